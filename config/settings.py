@@ -1,0 +1,85 @@
+"""Settings from the environment (prefix ``PINGYI_``; the engine's standard
+``TEMPORAL_ADDRESS`` / ``TEMPORAL_NAMESPACE``). Development defaults are refused
+in production, the way the FastAPI template refuses its dev secrets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.procedure import StepDeadlines
+
+DEV_SIGNING_KEY = "pingyi-development-signing-key-not-for-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PINGYI_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file under data_dir")
+
+    temporal_address: str | None = Field(default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "PINGYI_TEMPORAL_ADDRESS"))
+    temporal_namespace: str = Field(default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "PINGYI_TEMPORAL_NAMESPACE"))
+    task_queue: str = "pingyi-reviews"
+    dev_server_port: int = 7233
+    dev_ui_port: int = 8233
+
+    default_campaign: str = "2026H2"
+    supervisor_ids: list[str] = Field(default_factory=lambda: ["office"])
+
+    investigate_days: float = 5
+    solicit_opinions_days: float = 5
+    review_days: float = 3
+    notify_days: float = 2
+    rectify_days: float = 30
+    reminder_lead_hours: float = 24
+
+    signing_key: str = DEV_SIGNING_KEY
+    log_format: Literal["console", "json"] | None = None
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_production(self) -> "Settings":
+        if self.environment == "production" and self.signing_key == DEV_SIGNING_KEY:
+            raise ValueError("PINGYI_SIGNING_KEY must be set in production (the development key is public)")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'pingyi.db').resolve()}"
+
+    @property
+    def embedded(self) -> bool:
+        """No TEMPORAL_ADDRESS: we start and own a dev server."""
+        return not self.temporal_address
+
+    @property
+    def address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.dev_server_port}"
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.environment == "production" else "console")
+
+    def step_deadlines(self) -> StepDeadlines:
+        return StepDeadlines(
+            investigate=timedelta(days=self.investigate_days),
+            solicit_opinions=timedelta(days=self.solicit_opinions_days),
+            review=timedelta(days=self.review_days),
+            notify=timedelta(days=self.notify_days),
+            rectify=timedelta(days=self.rectify_days),
+            reminder_lead=timedelta(hours=self.reminder_lead_hours),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

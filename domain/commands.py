@@ -1,0 +1,200 @@
+"""Commands: what a person asks a review to do (imperative verbs). Each one
+carries the acting person's id and, where the procedure wants one, a reason.
+Field constraints here give the first, shape-level rejection; the rules that
+need the review's state live in ``domain.review.decide``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.events import EvidenceRef, GatheredOpinion, MeasureProgress
+from domain.procedure import ReviewMethod, Step
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+PersonId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor_id: PersonId
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+# ---- reviewer (and co-reviewer for findings and opinions) ----------------
+
+
+class FindingInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    point_code: str
+    summary: Text
+    evidence: list[EvidenceRef] = Field(min_length=1)
+
+
+class RecordFindings(Command):
+    kind: Literal["record_findings"] = "record_findings"
+    findings: list[FindingInput] = Field(min_length=1)
+
+
+class CloseInvestigation(Command):
+    kind: Literal["close_investigation"] = "close_investigation"
+
+
+class RecordOpinions(Command):
+    kind: Literal["record_opinions"] = "record_opinions"
+    opinions: list[GatheredOpinion] = Field(min_length=1)
+
+
+class CloseOpinionSolicitation(Command):
+    kind: Literal["close_opinion_solicitation"] = "close_opinion_solicitation"
+
+
+class PointAssessmentInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    achievements: Text
+    problems: list[Text] = Field(default_factory=list)
+    directions: Text
+
+
+class SubmitReview(Command):
+    kind: Literal["submit_review"] = "submit_review"
+    method: ReviewMethod
+    points: list[PointAssessmentInput] = Field(min_length=1)
+    summary: str = Field(default="", max_length=4000)
+
+
+class ConfirmCirculation(Command):
+    kind: Literal["confirm_circulation"] = "confirm_circulation"
+    scope: Text
+    means: Text
+
+
+class AcceptRectificationPlan(Command):
+    kind: Literal["accept_rectification_plan"] = "accept_rectification_plan"
+
+
+class ReturnRectificationPlan(Command):
+    kind: Literal["return_rectification_plan"] = "return_rectification_plan"
+
+
+class EvaluateReportBack(Command):
+    kind: Literal["evaluate_report_back"] = "evaluate_report_back"
+    outcome: Literal["satisfactory", "needs_more_work"]
+    comments: Text
+
+
+# ---- subject ---------------------------------------------------------------
+
+
+class MeasureInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    problem_ids: list[str] = Field(min_length=1)
+    action: Text
+    owner_id: PersonId
+    due_date: date
+
+
+class SubmitRectificationPlan(Command):
+    kind: Literal["submit_rectification_plan"] = "submit_rectification_plan"
+    measures: list[MeasureInput] = Field(min_length=1)
+
+
+class ReportProgress(Command):
+    kind: Literal["report_progress"] = "report_progress"
+    progress: list[MeasureProgress] = Field(min_length=1)
+
+
+class ReportBack(Command):
+    kind: Literal["report_back"] = "report_back"
+    summary: Text
+    results: list[MeasureProgress] = Field(min_length=1)
+
+
+# ---- supervisor ------------------------------------------------------------
+
+
+class ReassignReviewer(Command):
+    kind: Literal["reassign_reviewer"] = "reassign_reviewer"
+    reviewer_id: PersonId
+
+
+class AddCoReviewer(Command):
+    kind: Literal["add_co_reviewer"] = "add_co_reviewer"
+    co_reviewer_id: PersonId
+
+
+class ExtendDeadline(Command):
+    kind: Literal["extend_deadline"] = "extend_deadline"
+    step: Step
+    due_at: datetime
+
+
+class CancelReview(Command):
+    kind: Literal["cancel_review"] = "cancel_review"
+
+
+# ---- time (issued by the workflow itself, never by a person) ---------------
+
+
+class SendReminder(Command):
+    kind: Literal["send_reminder"] = "send_reminder"
+    step: Step
+
+
+class PassDeadline(Command):
+    kind: Literal["pass_deadline"] = "pass_deadline"
+    step: Step
+
+
+ReviewCommand = Annotated[
+    Union[
+        RecordFindings,
+        CloseInvestigation,
+        RecordOpinions,
+        CloseOpinionSolicitation,
+        SubmitReview,
+        ConfirmCirculation,
+        AcceptRectificationPlan,
+        ReturnRectificationPlan,
+        EvaluateReportBack,
+        SubmitRectificationPlan,
+        ReportProgress,
+        ReportBack,
+        ReassignReviewer,
+        AddCoReviewer,
+        ExtendDeadline,
+        CancelReview,
+        SendReminder,
+        PassDeadline,
+    ],
+    Field(discriminator="kind"),
+]
+
+HUMAN_COMMANDS: dict[str, type[Command]] = {
+    c.model_fields["kind"].default: c
+    for c in (
+        RecordFindings,
+        CloseInvestigation,
+        RecordOpinions,
+        CloseOpinionSolicitation,
+        SubmitReview,
+        ConfirmCirculation,
+        AcceptRectificationPlan,
+        ReturnRectificationPlan,
+        EvaluateReportBack,
+        SubmitRectificationPlan,
+        ReportProgress,
+        ReportBack,
+        ReassignReviewer,
+        AddCoReviewer,
+        ExtendDeadline,
+        CancelReview,
+    )
+}
