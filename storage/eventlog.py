@@ -1,29 +1,56 @@
-"""The append-only, hash-chained event log.
+"""The append-only, hash-chained event log: the recorder behind the one write
+path of the activities.
 
-Every event is one row keyed by ``(stream_id, version)``. Each row carries the
-SHA-256 of a canonical encoding of itself chained to the previous event of the
-same stream (``prev_hash``), and a global ``position``. Appends are idempotent
-under retry: an activity that runs twice for the same command finds its events
-already there (same ``causation_id``) and gets them back instead of writing again.
+Every event is one row keyed by ``(stream_id, version)``, hashed over its
+canonical encoding chained to the previous event of its stream and bound to
+its global ``position`` (see :mod:`storage.canonical`).
+
+The global part, and why
+------------------------
+A per-stream chain cannot see a whole stream deleted, or the tail of the log
+cut off. A single global hash chain would, but every appender would have to
+read the previous global hash and hash its batch while holding one lock, so
+the lock would cap throughput at hashing speed. We use instead what
+Certificate Transparency / Trillian use:
+
+1. a **gap-free global position assigned at commit**: the ``log_head`` row is
+   bumped as the *last* statement before the inserts and the commit, after the
+   stream read, the canonical encoding and every check, so the row lock is held
+   only for the inserts and the commit. Because the lock is held until commit,
+   positions are handed out in commit order and a rolled-back append gives its
+   numbers back: readers paging by position never skip a late-committing event
+   (a ``bigserial`` has gaps on rollback and commits out of order under
+   concurrent writers, so a reader at position N can miss N-1 forever). On
+   SQLite, ``BEGIN IMMEDIATE`` already serialises writers; the row costs
+   nothing more.
+2. **periodic signed checkpoints** (:mod:`storage.checkpoints`): an Ed25519
+   signature over the RFC 6962 Merkle root of the first N event hashes, built
+   off the append path by whoever runs ``reviewctl audit checkpoint``. A gap in
+   positions shows a deleted event or stream; a log shorter than a signed
+   checkpoint shows a cut tail; a rewritten-and-rehashed history no longer
+   matches the signed root.
+
+Appends to different streams therefore contend only for a short critical
+section, and hashing (the expensive part) runs outside it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from domain.events import EventRecord
+from storage.canonical import GENESIS_HASH, canonical_json, chain_hash, content_key, record_header
 from storage.schema import events as events_t
 from storage.schema import log_head, outbox
 
-GENESIS_HASH = "0" * 64
+__all__ = ["EventStore", "EventConflict", "OutboxMessage", "GENESIS_HASH", "canonical_json"]
 
 
 class EventConflict(Exception):
@@ -34,40 +61,6 @@ class EventConflict(Exception):
         self.expected_version = expected_version
         self.actual_version = actual_version
         super().__init__(f"stream {stream_id!r}: expected version {expected_version}, found {actual_version}{': ' + detail if detail else ''}")
-
-
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _ts(dt: datetime) -> str:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def content_of(rec: EventRecord) -> dict[str, Any]:
-    """The fields the hash covers (everything the writer decided; not the
-    position or recorded_at, which the store assigns)."""
-    return {
-        "stream_id": rec.stream_id,
-        "version": rec.version,
-        "event_type": rec.event_type,
-        "schema_version": rec.schema_version,
-        "occurred_at": _ts(rec.occurred_at),
-        "actor_id": rec.actor_id,
-        "actor_role": rec.actor_role,
-        "reason": rec.reason,
-        "causation_id": rec.causation_id,
-        "payload": rec.payload,
-    }
-
-
-def event_hash(rec: EventRecord, prev_hash: str) -> str:
-    h = hashlib.sha256()
-    h.update(prev_hash.encode())
-    h.update(canonical_json(content_of(rec)).encode())
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -81,21 +74,19 @@ class OutboxMessage:
 
 def _row_to_record(row) -> EventRecord:
     m = row._mapping
-    occurred = m["occurred_at"]
-    recorded = m["recorded_at"]
     return EventRecord(
         stream_id=m["stream_id"],
         version=m["version"],
         event_type=m["event_type"],
         schema_version=m["schema_version"],
-        occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=timezone.utc),
+        occurred_at=m["occurred_at"],
         actor_id=m["actor_id"],
         actor_role=m["actor_role"],
         reason=m["reason"],
         causation_id=m["causation_id"],
-        payload=m["payload"],
+        payload=json.loads(m["payload"]),
         position=m["position"],
-        recorded_at=recorded if recorded.tzinfo else recorded.replace(tzinfo=timezone.utc),
+        recorded_at=m["recorded_at"],
         prev_hash=m["prev_hash"],
         hash=m["hash"],
     )
@@ -117,14 +108,26 @@ class EventStore:
         outbox_messages: Iterable[OutboxMessage] = (),
     ) -> list[EventRecord]:
         """Atomically append ``records`` (versions expected_version+1 …) and their
-        outbox messages. Returns the records as stored. If the same command's
-        events are already there (a retry), returns those and writes nothing."""
+        outbox messages; returns the records as stored.
+
+        Idempotent under retry. When the versions are already taken, the append
+        is a no-op returning the STORED records if every stored event is the
+        same as the new one, where "the same" means either the same command
+        (equal, non-null ``causation_id`` and equal type: a retried activity
+        re-deciding the same Temporal update, whose ``occurred_at`` may differ
+        after a worker crash) or byte-identical content (the canonical encoding
+        of everything the writer decided). Any other event at those versions —
+        a different command — raises :class:`EventConflict`.
+        """
         if not records:
             return []
         for i, r in enumerate(records):
             if r.stream_id != stream_id or r.version != expected_version + i + 1:
                 raise ValueError(f"record {i} is {r.stream_id}@{r.version}, expected {stream_id}@{expected_version + i + 1}")
         messages = list(outbox_messages)
+        # encode before taking any lock: this is the costly part of an append
+        now = datetime.now(timezone.utc)
+        encoded = [(r, record_header(r, now), canonical_json(r.payload)) for r in records]
         try:
             with self.engine.begin() as conn:
                 current, head_hash = self._head(conn, stream_id)
@@ -133,7 +136,7 @@ class EventStore:
                     if existing is not None:
                         return existing
                     raise EventConflict(stream_id, expected_version, current)
-                return self._write(conn, stream_id, records, head_hash, messages)
+                return self._write(conn, stream_id, encoded, now, head_hash, messages)
         except IntegrityError:
             # a concurrent writer took the same versions between our read and insert
             with self.engine.begin() as conn:
@@ -145,10 +148,7 @@ class EventStore:
 
     def _head(self, conn: Connection, stream_id: str) -> tuple[int, str]:
         row = conn.execute(
-            select(events_t.c.version, events_t.c.hash)
-            .where(events_t.c.stream_id == stream_id)
-            .order_by(events_t.c.version.desc())
-            .limit(1)
+            select(events_t.c.version, events_t.c.hash).where(events_t.c.stream_id == stream_id).order_by(events_t.c.version.desc()).limit(1)
         ).first()
         return (row.version, row.hash) if row else (0, GENESIS_HASH)
 
@@ -163,27 +163,40 @@ class EventStore:
         stored = [_row_to_record(r) for r in rows]
         for s, r in zip(stored, records):
             same_command = r.causation_id is not None and s.causation_id == r.causation_id and s.event_type == r.event_type
-            same_content = canonical_json(content_of(s)) == canonical_json(content_of(r))
-            if not (same_command or same_content):
+            if not (same_command or content_key(s) == content_key(r)):
                 return None
         return stored
 
-    def _write(self, conn: Connection, stream_id: str, records: Sequence[EventRecord], head_hash: str, messages: list[OutboxMessage]) -> list[EventRecord]:
-        n = len(records)
-        last = conn.execute(update(log_head).where(log_head.c.id == 1).values(position=log_head.c.position + n).returning(log_head.c.position)).scalar_one_or_none()
-        if last is None:
-            conn.execute(insert(log_head).values(id=1, position=n))
-            last = n
+    def _write(self, conn: Connection, stream_id: str, encoded, now: datetime, head_hash: str, messages: list[OutboxMessage]) -> list[EventRecord]:
+        n = len(encoded)
+        # the critical section starts here: the log_head row stays locked until commit
+        last = conn.execute(update(log_head).where(log_head.c.id == 1).values(position=log_head.c.position + n).returning(log_head.c.position)).scalar_one()
         first = last - n + 1
-        now = datetime.now(timezone.utc)
         prev = head_hash
         out: list[EventRecord] = []
         rows = []
-        for i, r in enumerate(records):
-            h = event_hash(r, prev)
-            stored = r.model_copy(update={"position": first + i, "recorded_at": now, "prev_hash": prev, "hash": h})
-            rows.append({**content_of(stored), "occurred_at": r.occurred_at, "position": first + i, "recorded_at": now, "prev_hash": prev, "hash": h})
-            out.append(stored)
+        for i, (r, header, payload_text) in enumerate(encoded):
+            pos = first + i
+            h = chain_hash(prev, pos, header, payload_text)
+            rows.append(
+                {
+                    "stream_id": r.stream_id,
+                    "version": r.version,
+                    "position": pos,
+                    "event_type": r.event_type,
+                    "schema_version": r.schema_version,
+                    "occurred_at": r.occurred_at,
+                    "recorded_at": now,
+                    "actor_id": r.actor_id,
+                    "actor_role": r.actor_role,
+                    "reason": r.reason,
+                    "causation_id": r.causation_id,
+                    "payload": payload_text,
+                    "prev_hash": prev,
+                    "hash": h,
+                }
+            )
+            out.append(r.model_copy(update={"position": pos, "recorded_at": now, "prev_hash": prev, "hash": h}))
             prev = h
         conn.execute(insert(events_t), rows)
         if messages:
@@ -196,6 +209,8 @@ class EventStore:
     # ---- read --------------------------------------------------------------
 
     def read_stream(self, stream_id: str, *, until: datetime | None = None) -> list[EventRecord]:
+        """The stream in version order; with ``until``, only events that occurred
+        (workflow time) at or before it."""
         q = select(events_t).where(events_t.c.stream_id == stream_id)
         if until is not None:
             q = q.where(events_t.c.occurred_at <= until)
@@ -203,7 +218,8 @@ class EventStore:
             return [_row_to_record(r) for r in conn.execute(q.order_by(events_t.c.version))]
 
     def read_all(self, *, after_position: int = 0, batch: int = 5000) -> Iterator[EventRecord]:
-        """Every event in global order, streamed in keyset pages (never the whole log in memory)."""
+        """Every event in global order, streamed in keyset pages (never the whole
+        log in memory; each page is its own short read transaction)."""
         pos = after_position
         while True:
             with self.engine.connect().execution_options(sqlite_deferred=True) as conn:
@@ -217,3 +233,8 @@ class EventStore:
     def stream_version(self, stream_id: str) -> int:
         with self.engine.connect().execution_options(sqlite_deferred=True) as conn:
             return conn.execute(select(func.coalesce(func.max(events_t.c.version), 0)).where(events_t.c.stream_id == stream_id)).scalar_one()
+
+    def head_position(self) -> int:
+        """The last position handed out (committed appends only)."""
+        with self.engine.connect().execution_options(sqlite_deferred=True) as conn:
+            return conn.execute(select(log_head.c.position).where(log_head.c.id == 1)).scalar_one()

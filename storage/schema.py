@@ -1,11 +1,58 @@
-"""Tables of the event log and the outbox (Alembic migrations create them;
-``migrations/`` holds the history)."""
+"""Tables of the event log, its signed checkpoints and the outbox (Alembic
+migrations create them; ``migrations/`` holds the history).
+
+Two storage choices serve the auditor's verification speed:
+
+- ``payload`` is TEXT holding the canonical JSON the hash was computed over,
+  so verifying an event hashes the stored bytes instead of re-encoding a
+  parsed document (the JSON round trip is most of the cost of a verify);
+- timestamps go through :class:`UtcTimestamp`: ``timestamptz`` on PostgreSQL,
+  and on SQLite the very ISO-8601 UTC text the hash covers, so a raw row
+  needs no parsing to be re-hashed and text order is time order.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
+
+
+def ts_text(dt: datetime) -> str:
+    """The one text form of an instant: UTC, microseconds, explicit offset."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+class UtcTimestamp(TypeDecorator):
+    """tz-aware in, tz-aware UTC out; naive values are taken as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(32))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return ts_text(value)
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).astimezone(timezone.utc)
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
 
 events = Table(
     "events",
@@ -15,24 +62,39 @@ events = Table(
     Column("position", BigInteger, nullable=False, unique=True),
     Column("event_type", String(100), nullable=False),
     Column("schema_version", Integer, nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("occurred_at", UtcTimestamp, nullable=False),
+    Column("recorded_at", UtcTimestamp, nullable=False),
     Column("actor_id", String(64)),
     Column("actor_role", String(32)),
     Column("reason", Text),
     Column("causation_id", String(200)),
-    Column("payload", JSON, nullable=False),
+    Column("payload", Text, nullable=False),  # canonical JSON, exactly as hashed
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+Index("ix_events_type", events.c.event_type)
 
-# the next global position: taken in the appending transaction, so positions are
-# gap-free and follow commit order (see storage/eventlog.py)
+# the last global position handed out: bumped in the appending transaction right
+# before its inserts, so positions are gap-free and in commit order (see
+# storage/eventlog.py); a trigger lets it only grow
 log_head = Table(
     "log_head",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("position", BigInteger, nullable=False),
+)
+
+# signed tree heads: the RFC 6962 Merkle root over the first ``tree_size`` event
+# hashes in position order (see storage/checkpoints.py)
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True),
+    Column("root_hash", String(64), nullable=False),
+    Column("peaks", Text, nullable=False),  # JSON list of the compact range's subtree hashes, to extend without a rescan
+    Column("signed_at", UtcTimestamp, nullable=False),
+    Column("key_id", String(64), nullable=False),  # the Ed25519 verify key, hex
+    Column("signature", String(128), nullable=False),
 )
 
 outbox = Table(
@@ -50,3 +112,29 @@ outbox = Table(
     UniqueConstraint("stream_id", "version", "recipient_id", "kind", name="uq_outbox_event_recipient"),
 )
 Index("ix_outbox_recipient", outbox.c.recipient_id)
+
+# The database refuses to change history: these triggers (created by migration
+# 0002) reject UPDATE/DELETE/TRUNCATE of events and checkpoints and any move of
+# the log head backwards. Tamper tests drop them by these names.
+APPEND_ONLY_TRIGGERS: dict[str, tuple[tuple[str, str], ...]] = {
+    # dialect: ((trigger, table), ...)
+    "sqlite": (
+        ("events_no_update", "events"),
+        ("events_no_delete", "events"),
+        ("checkpoints_no_update", "checkpoints"),
+        ("checkpoints_no_delete", "checkpoints"),
+        ("log_head_forward_only", "log_head"),
+        ("log_head_no_delete", "log_head"),
+    ),
+    "postgresql": (
+        ("events_append_only", "events"),
+        ("events_no_truncate", "events"),
+        ("checkpoints_append_only", "checkpoints"),
+        ("checkpoints_no_truncate", "checkpoints"),
+        ("log_head_forward_only", "log_head"),
+        ("log_head_no_truncate", "log_head"),
+    ),
+}
+
+# PostgreSQL role for the service: INSERT/SELECT on history, nothing more
+SERVICE_ROLE = "pingyi_service"

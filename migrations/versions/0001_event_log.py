@@ -1,5 +1,7 @@
 """event log, log head and outbox
 
+The append-only guards, checkpoints and service role come in 0002_audit_log.
+
 Revision ID: 0001_event_log
 Revises:
 """
@@ -26,7 +28,7 @@ def upgrade() -> None:
         sa.Column("actor_role", sa.String(32)),
         sa.Column("reason", sa.Text),
         sa.Column("causation_id", sa.String(200)),
-        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),  # canonical JSON, exactly as hashed
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )

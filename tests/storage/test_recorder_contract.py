@@ -1,0 +1,197 @@
+"""The recorder's contract, written once and run on each backend (the
+pyeventsourcing pattern: an abstract test case subclassed per recorder)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from log_builders import T0, batch, rec
+from storage.canonical import GENESIS_HASH, record_hash
+from storage.eventlog import EventConflict, EventStore, OutboxMessage
+from storage.schema import outbox
+
+
+class RecorderContract:
+    """Subclasses provide the ``engine`` fixture for their backend."""
+
+    @pytest.fixture
+    def store(self, engine) -> EventStore:
+        return EventStore(engine)
+
+    def test_append_returns_stored_records_chained_and_positioned(self, store):
+        stored = store.append("rv-1", 0, batch("rv-1", 0, 3))
+        assert [r.version for r in stored] == [1, 2, 3]
+        assert [r.position for r in stored] == [1, 2, 3]
+        assert stored[0].prev_hash == GENESIS_HASH
+        assert [r.prev_hash for r in stored[1:]] == [r.hash for r in stored[:-1]]
+        assert all(record_hash(r) == r.hash for r in stored)
+        assert store.read_stream("rv-1") == stored
+        assert store.stream_version("rv-1") == 3
+
+    def test_positions_are_global_and_gap_free_across_streams(self, store):
+        store.append("a", 0, batch("a", 0, 2))
+        store.append("b", 0, batch("b", 0, 1))
+        store.append("a", 2, batch("a", 2, 1))
+        assert [(r.stream_id, r.position) for r in store.read_all()] == [("a", 1), ("a", 2), ("b", 3), ("a", 4)]
+        assert [r.position for r in store.read_all(after_position=2)] == [3, 4]
+        assert store.head_position() == 4
+
+    def test_same_command_twice_is_a_noop_returning_the_stored_events(self, store):
+        first = store.append("rv-1", 0, batch("rv-1", 0, 2, causation="update:u1"))
+        # a retried activity re-decides the same update after a crash: later occurred_at
+        retry = [r.model_copy(update={"occurred_at": r.occurred_at + timedelta(seconds=5)}) for r in batch("rv-1", 0, 2, causation="update:u1")]
+        again = store.append("rv-1", 0, retry)
+        assert again == first
+        assert store.head_position() == 2
+
+    def test_identical_content_without_causation_is_a_noop(self, store):
+        first = store.append("rv-1", 0, batch("rv-1", 0, 1))
+        assert store.append("rv-1", 0, batch("rv-1", 0, 1)) == first
+        assert store.head_position() == 1
+
+    def test_different_content_at_taken_versions_is_a_conflict(self, store):
+        store.append("rv-1", 0, batch("rv-1", 0, 1, causation="update:u1"))
+        with pytest.raises(EventConflict):
+            store.append("rv-1", 0, [rec("rv-1", 1, n=99, causation="update:u2")])
+        with pytest.raises(EventConflict):
+            store.append("rv-1", 0, [rec("rv-1", 1, n=99)])
+        assert store.stream_version("rv-1") == 1
+
+    def test_stale_expected_version_is_a_conflict(self, store):
+        store.append("rv-1", 0, batch("rv-1", 0, 2))
+        with pytest.raises(EventConflict) as err:
+            store.append("rv-1", 1, [rec("rv-1", 2, n=7, causation="update:late")])
+        assert err.value.actual_version == 2
+
+    def test_outbox_rows_are_written_with_the_events(self, store, engine):
+        msgs = [OutboxMessage(version=1, recipient_id="p-1", kind="reminder", subject="s", body="b")]
+        store.append("rv-1", 0, batch("rv-1", 0, 2), msgs)
+        with engine.connect() as conn:
+            assert conn.execute(select(outbox.c.stream_id, outbox.c.version, outbox.c.recipient_id)).all() == [("rv-1", 1, "p-1")]
+
+    def test_failed_batch_writes_nothing_and_gives_its_positions_back(self, store, engine):
+        store.append("rv-1", 0, batch("rv-1", 0, 1))
+        # an outbox row violating its unique key aborts the whole append
+        dup = OutboxMessage(version=2, recipient_id="p-1", kind="k", subject="s", body="b")
+        with pytest.raises(Exception):
+            store.append("rv-1", 1, batch("rv-1", 1, 2), [dup, dup])
+        assert store.stream_version("rv-1") == 1
+        stored = store.append("rv-2", 0, batch("rv-2", 0, 1))
+        assert stored[0].position == 2
+
+    def test_read_stream_until_uses_workflow_time(self, store):
+        store.append("rv-1", 0, [rec("rv-1", 1, at=T0), rec("rv-1", 2, at=T0 + timedelta(hours=2))])
+        assert [r.version for r in store.read_stream("rv-1", until=T0 + timedelta(hours=1))] == [1]
+
+    def test_concurrent_writers_get_distinct_gap_free_positions(self, store):
+        errors = []
+
+        def writer(sid):
+            try:
+                for i in range(10):
+                    store.append(sid, i * 2, batch(sid, i * 2, 2))
+            except Exception as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(f"s{k}",)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        positions = [r.position for r in store.read_all()]
+        assert positions == list(range(1, 81))
+        for k in range(4):
+            assert [r.version for r in store.read_stream(f"s{k}")] == list(range(1, 21))
+
+    def test_racing_appends_to_one_stream_one_wins(self, store):
+        results, errors = [], []
+
+        def writer(n):
+            try:
+                results.append(store.append("rv-1", 0, [rec("rv-1", 1, n=n, causation=f"update:{n}")]))
+            except EventConflict as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(1, 5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(results) == 1 and len(errors) == 3
+        assert store.head_position() == 1
+
+    # ---- append-only, enforced by the database ---------------------------------
+
+    def test_update_through_plain_sql_is_refused(self, store, engine):
+        store.append("rv-1", 0, batch("rv-1", 0, 1))
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE events SET actor_id = 'p-intruder'"))
+        assert store.read_stream("rv-1")[0].actor_id == "p-reviewer"
+
+    def test_delete_through_plain_sql_is_refused(self, store, engine):
+        store.append("rv-1", 0, batch("rv-1", 0, 1))
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM events"))
+        assert store.stream_version("rv-1") == 1
+
+    def test_log_head_cannot_move_back(self, store, engine):
+        store.append("rv-1", 0, batch("rv-1", 0, 2))
+        with pytest.raises(DBAPIError, match="forward"):
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE log_head SET position = 1"))
+
+    def test_checkpoints_cannot_be_rewritten(self, store, engine):
+        from storage.checkpoints import write_checkpoint
+        from storage.signing import Signer
+
+        store.append("rv-1", 0, batch("rv-1", 0, 2))
+        write_checkpoint(engine, Signer("test-key"))
+        for sql in ("UPDATE checkpoints SET root_hash = 'x'", "DELETE FROM checkpoints"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                with engine.begin() as conn:
+                    conn.execute(text(sql))
+
+
+class TestSQLiteRecorder(RecorderContract):
+    @pytest.fixture
+    def engine(self, sqlite_engine):
+        return sqlite_engine
+
+
+@pytest.mark.postgres
+class TestPostgresRecorder(RecorderContract):
+    @pytest.fixture
+    def engine(self, pg_engine):
+        return pg_engine
+
+    def test_truncate_is_refused(self, store, engine):
+        store.append("rv-1", 0, batch("rv-1", 0, 1))
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text("TRUNCATE events"))
+
+    def test_service_role_may_only_insert_and_select(self, store, engine):
+        from log_builders import drop_append_only_triggers
+
+        store.append("rv-1", 0, batch("rv-1", 0, 1))
+        drop_append_only_triggers(engine)  # the privilege, not the trigger, must stop it
+        for sql in ("UPDATE events SET actor_id = 'x'", "DELETE FROM events", "TRUNCATE events", "DELETE FROM checkpoints"):
+            with pytest.raises(DBAPIError, match="permission denied"):
+                with engine.begin() as conn:
+                    conn.execute(text("SET LOCAL ROLE pingyi_service"))
+                    conn.execute(text(sql))
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL ROLE pingyi_service"))
+            assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 1
+        # and the service's own append path works under the role
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL ROLE pingyi_service"))
+            conn.execute(text("UPDATE log_head SET position = position"))
