@@ -109,21 +109,26 @@ def _classify_hash_failures(failed: dict[int, tuple], beyond_head: int, defects:
         defects.add(Defect(position=p, kind="edited", stream_id=r[1], version=r[2], detail="the stored columns do not match the event's hash (content, actor, time or chain link changed)"))
 
 
-def _check_checkpoint(cp: Checkpoint, cr: CompactRange, trusted: Verifier, last_good: int, defects: _Defects) -> bool:
+def _check_checkpoint(cp: Checkpoint, cr: CompactRange, trusted: Verifier, last_good: int, failures: list[tuple[int, int, str]]) -> bool:
+    """A failed checkpoint only bounds where the change lies; it is placed at
+    the first specific defect in that range once all are known (:func:`_place`)."""
     if not cp.signature_valid(trusted):
         why = "signed by another key" if cp.key_id != trusted.key_id else "bad signature"
-        defects.add(Defect(position=last_good + 1, kind="checkpoint", detail=f"checkpoint at size {cp.tree_size} ({cp.signed_at:%Y-%m-%d %H:%M}): {why}"))
+        failures.append((last_good + 1, cp.tree_size, f"checkpoint at size {cp.tree_size} ({cp.signed_at:%Y-%m-%d %H:%M}): {why}"))
         return False
     if cr.size != cp.tree_size or cr.root() != cp.root_hash:
-        defects.add(
-            Defect(
-                position=last_good + 1,
-                kind="checkpoint",
-                detail=f"the first {cp.tree_size} events no longer reproduce the root signed at {cp.signed_at:%Y-%m-%d %H:%M:%S}: something in positions {last_good + 1}..{cp.tree_size} was changed",
-            )
+        failures.append(
+            (last_good + 1, cp.tree_size, f"the first {cp.tree_size} events no longer reproduce the root signed at {cp.signed_at:%Y-%m-%d %H:%M:%S}: something in positions {last_good + 1}..{cp.tree_size} was changed")
         )
         return False
     return True
+
+
+def _place(failures: list[tuple[int, int, str]], defects: _Defects) -> None:
+    known = defects.sorted()
+    for lo, hi, detail in failures:
+        inside = [d.position for d in known if lo <= d.position <= hi]
+        defects.add(Defect(position=inside[0] if inside else lo, kind="checkpoint", detail=detail))
 
 
 def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
@@ -133,6 +138,7 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
         head = conn.execute(select(log_head.c.position).where(log_head.c.id == 1)).scalar_one()
         report.head_position = head
         cps = all_checkpoints(conn)
+        cp_failures: list[tuple[int, int, str]] = []
         cp_i = 0
         last_good_cp = 0
         cr = CompactRange()
@@ -144,7 +150,7 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
         for row in scan.rows(conn):
             pos = row[0]
             while cp_i < len(cps) and cps[cp_i].tree_size < pos:
-                if _check_checkpoint(cps[cp_i], cr, trusted, last_good_cp, defects):
+                if _check_checkpoint(cps[cp_i], cr, trusted, last_good_cp, cp_failures):
                     report.checkpoints_verified += 1
                     last_good_cp = cps[cp_i].tree_size
                 cp_i += 1
@@ -160,7 +166,7 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
             count += 1
             last = pos
         while cp_i < len(cps) and cps[cp_i].tree_size <= last:
-            if _check_checkpoint(cps[cp_i], cr, trusted, last_good_cp, defects):
+            if _check_checkpoint(cps[cp_i], cr, trusted, last_good_cp, cp_failures):
                 report.checkpoints_verified += 1
                 last_good_cp = cps[cp_i].tree_size
             cp_i += 1
@@ -172,6 +178,7 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
         _classify_hash_failures(failed, head, defects)
         report.events, report.last_position = count, last
         report.streams = _check_stream_links(conn, defects)
+        _place(cp_failures, defects)
     report.defects_total, report.defects = defects.total, defects.sorted()
     return report
 

@@ -1,0 +1,192 @@
+"""``reviewctl audit``: the auditor's tools. Replay a review (timeline, state as
+of any moment), prove nobody edited the log (verify, signed checkpoints),
+cross-check the log against the workflow's own history, and export what an
+auditor takes away (verifiable offline).
+
+Exit codes: 0 clean; 1 a defect or mismatch was found; 2 bad usage."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from storage.db import make_engine
+from storage.eventlog import EventStore
+
+app = typer.Typer(help="Audit the review log: timeline, state as of a time, verify, cross-check, export.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of the event log (default: from settings)")]
+LangOpt = Annotated[str, typer.Option("--lang", help="zh or en")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+KeyOpt = Annotated[Optional[str], typer.Option("--public-key", help="Ed25519 verify key (hex) to trust; default: derived from settings")]
+
+
+def _engine(db: str | None):
+    from config.settings import get_settings
+
+    return make_engine(db or get_settings().db_url)
+
+
+def _trusted(public_key: str | None):
+    from storage.signing import Verifier, signer_from_settings
+
+    return Verifier(public_key) if public_key else signer_from_settings().verifier()
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO-8601 time (e.g. 2026-12-07T09:00:00+08:00)") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@app.command()
+def timeline(review_id: str, lang: LangOpt = "zh", as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Every event of a review in order: when, what, step, who, role, why."""
+    from storage.timeline import timeline as build
+
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter("--lang must be zh or en")
+    entries = build(EventStore(_engine(db)), review_id, lang)  # type: ignore[arg-type]
+    if not entries:
+        err.print(f"no events for review {review_id}")
+        raise typer.Exit(1)
+    if as_json:
+        for e in entries:
+            print(e.model_dump_json())
+        return
+    zh = lang == "zh"
+    t = Table(title=f"{'点评记录' if zh else 'Timeline of'} {review_id}")
+    for col in (("#", "#"), ("位置", "pos"), ("发生时间 (UTC)", "occurred (UTC)"), ("事件", "event"), ("步骤", "step"), ("操作人", "actor"), ("角色", "role"), ("理由", "reason")):
+        t.add_column(col[0] if zh else col[1])
+    for e in entries:
+        t.add_row(str(e.version), str(e.position), e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), e.event, e.step_name, e.actor_id or "", e.role_name, e.reason or "")
+    out.print(t)
+
+
+@app.command()
+def state(
+    review_id: str,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="ISO-8601 workflow time; default: now")] = None,
+    db: DbOpt = None,
+) -> None:
+    """The review's state rebuilt from the log with the domain's fold, as of a time."""
+    from storage.timeline import state_as_of
+
+    s = state_as_of(EventStore(_engine(db)), review_id, _parse_time(as_of) if as_of else None)
+    if s.version == 0:
+        err.print(f"no events for review {review_id}" + (f" at or before {as_of}" if as_of else ""))
+        raise typer.Exit(1)
+    print(s.model_dump_json(indent=2))
+
+
+@app.command()
+def verify(
+    stream: Annotated[Optional[str], typer.Option("--stream", help="check one stream's chain only")] = None,
+    export_file: Annotated[Optional[Path], typer.Option("--export", help="verify an export file offline (its .manifest.json beside it)")] = None,
+    public_key: KeyOpt = None,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Recompute chains, positions and signed checkpoints; name the first bad
+    position and what is wrong. Exit 1 on any defect."""
+    from storage.export import verify_export
+    from storage.verify import verify_log, verify_stream
+
+    if export_file is not None:
+        report = verify_export(export_file, _trusted(public_key))
+    elif stream is not None:
+        report = verify_stream(_engine(db), stream)
+    else:
+        report = verify_log(_engine(db), _trusted(public_key))
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        out.print(f"{report.scope}: {report.events} events in {report.streams} streams, last position {report.last_position}, head {report.head_position}, {report.checkpoints_verified} checkpoint(s) verified")
+        if report.ok:
+            out.print("[green]OK[/green]: no defect")
+        else:
+            first = report.first_bad
+            out.print(f"[red]FAILED[/red]: {report.defects_total} defect(s); first bad position {first.position}: {first.kind}")
+            for d in report.defects[:20]:
+                out.print("  " + d.line(), markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def checkpoint(
+    every: Annotated[Optional[float], typer.Option("--every", help="keep signing, every SECONDS")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Sign the log as it stands (a Merkle root over all event hashes)."""
+    from storage.checkpoints import CheckpointRefused, iter_checkpoints_every, write_checkpoint
+    from storage.signing import signer_from_settings
+
+    engine, signer = _engine(db), signer_from_settings()
+    try:
+        if every is None:
+            cp = write_checkpoint(engine, signer)
+            out.print(f"checkpoint: {cp.tree_size} events, root {cp.root_hash}, key {cp.key_id}")
+            return
+        for cp in iter_checkpoints_every(engine, signer, every):
+            out.print(f"{cp.signed_at:%H:%M:%S} checkpoint: {cp.tree_size} events, root {cp.root_hash[:16]}…")
+    except CheckpointRefused as exc:
+        err.print(f"refused: {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command("export")
+def export_cmd(
+    out_file: Annotated[Path, typer.Option("--out", help="file to write; the signed manifest goes beside it as FILE.manifest.json")],
+    stream: Annotated[Optional[str], typer.Option("--stream")] = None,
+    campaign: Annotated[Optional[str], typer.Option("--campaign")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="the whole log")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    db: DbOpt = None,
+) -> None:
+    """JSON Lines or CSV of a stream, a campaign or everything, with a signed manifest."""
+    from storage.export import ExportScope, export
+    from storage.signing import signer_from_settings
+
+    chosen = [x for x in (stream, campaign, everything or None) if x]
+    if len(chosen) != 1:
+        raise typer.BadParameter("give exactly one of --stream, --campaign, --all")
+    if fmt not in ("jsonl", "csv"):
+        raise typer.BadParameter("--format must be jsonl or csv")
+    scope = ExportScope(kind="stream", id=stream) if stream else ExportScope(kind="campaign", id=campaign) if campaign else ExportScope(kind="all")
+    m = export(_engine(db), scope, out_file, signer_from_settings(), fmt)  # type: ignore[arg-type]
+    out.print(f"exported {m.count} events of {m.streams} stream(s) ({scope.label()}) to {out_file}; positions {m.first_position}..{m.last_position}; chain head {m.chain_head[:16]}…; signed by {m.key_id}")
+
+
+@app.command("cross-check")
+def cross_check_cmd(review_id: str, as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Replay the log and compare with the workflow: its queried state, and every
+    event, command and step transition in its Temporal history."""
+    from config.settings import get_settings
+    from service.temporal import connect
+    from storage.crosscheck import cross_check
+
+    async def run():
+        client = await connect(get_settings())
+        return await cross_check(client, EventStore(_engine(db)), review_id)
+
+    report = asyncio.run(run())
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        out.print(f"review {review_id}: {report.log_events} events in the log, {report.history_events} recorded in the workflow history, {report.commands} command(s), steps {' → '.join(report.steps)}")
+        out.print("[green]consistent[/green]" if report.ok else "[red]MISMATCH[/red]")
+        for p in report.problems:
+            out.print("  " + p, markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
