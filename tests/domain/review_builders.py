@@ -5,8 +5,10 @@ driver that pushes a review through the five steps with the real
 Import from a test under ``tests/domain`` as ``from review_builders import ...``
 (pytest's default *prepend* import mode puts the test file's folder on
 ``sys.path``). From another test folder, put ``tests/domain`` on ``sys.path``
-first (e.g. in that folder's ``conftest.py``), since ``tests`` is not a package. Everything here derives its values from the domain itself (the
-rubric, the state): nothing is a hard-coded expected result.
+first (e.g. in that folder's ``conftest.py``), since ``tests`` is not a package.
+
+Everything here derives its values from the domain itself (the rubric, the
+state): nothing is a hard-coded expected result.
 
 Typical use::
 
