@@ -5,11 +5,15 @@ hash(event) = SHA-256( prev_hash ":" position "\\n" header "\\n" payload )
 
 - ``header`` is a compact JSON array of the envelope (format tag, stream,
   version, type, schema version, occurred-at, recorded-at, actor, role,
-  reason, causation id). JSON of scalars is unambiguous and self-delimiting,
-  and the stdlib's C encoder makes it cheap.
+  reason, causation id). JSON of scalars is unambiguous and self-delimiting.
 - ``payload`` is the canonical JSON of the event's facts (sorted keys, no
   spaces, UTF-8), stored byte for byte in the ``payload`` column, so the
   verifier hashes what is stored without re-encoding.
+
+Both are produced by orjson (sorted keys; no whitespace; UTF-8 text rather than
+escape sequences), an order of magnitude faster than the stdlib encoder, which was the
+largest cost of an append. Writer and verifiers all go through this module, so
+the encoding is one definition.
 - ``prev_hash`` chains the stream: editing, deleting or inserting one event
   breaks every later link of its stream.
 - ``position`` binds the event to its slot in the global order, so moving an
@@ -22,9 +26,10 @@ columns that are this encoding's inputs exist in the table.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from domain.events import EventRecord
 from storage.schema import ts_text
@@ -32,12 +37,15 @@ from storage.schema import ts_text
 FORMAT = 1
 GENESIS_HASH = "0" * 64
 
-_dumps_header = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_dumps_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str).encode
+_SORT = orjson.OPT_SORT_KEYS
+
+
+def _dumps_header(items: list) -> str:
+    return orjson.dumps(items).decode()
 
 
 def canonical_json(obj: Any) -> str:
-    return _dumps_canonical(obj)
+    return orjson.dumps(obj, option=_SORT, default=str).decode()
 
 
 def header_text(
@@ -60,14 +68,15 @@ def chain_hash(prev_hash: str, position: int, header: str, payload_text: str) ->
     return hashlib.sha256(f"{prev_hash}:{position}\n{header}\n{payload_text}".encode()).hexdigest()
 
 
-def record_header(rec: EventRecord, recorded_at: datetime) -> str:
+def record_header(rec: EventRecord, recorded_at: datetime | str) -> str:
+    """``recorded_at`` may come already in text form (one per batch)."""
     return header_text(
         rec.stream_id,
         rec.version,
         rec.event_type,
         rec.schema_version,
         ts_text(rec.occurred_at),
-        ts_text(recorded_at),
+        recorded_at if isinstance(recorded_at, str) else ts_text(recorded_at),
         rec.actor_id,
         rec.actor_role,
         rec.reason,

@@ -41,14 +41,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from domain.events import EventRecord
-from storage.canonical import GENESIS_HASH, canonical_json, chain_hash, content_key, record_header
+from storage.canonical import GENESIS_HASH, canonical_json, chain_hash, content_key, header_text
 from storage.schema import events as events_t
-from storage.schema import log_head, outbox
+from storage.schema import log_head, outbox, ts_text
 
 __all__ = ["EventStore", "EventConflict", "OutboxMessage", "GENESIS_HASH", "canonical_json"]
 
@@ -70,6 +70,9 @@ class OutboxMessage:
     kind: str
     subject: str
     body: str
+
+
+_COLUMNS = ("stream_id", "version", "position", "event_type", "schema_version", "occurred_at", "recorded_at", "actor_id", "actor_role", "reason", "causation_id", "payload", "prev_hash", "hash")
 
 
 def _row_to_record(row) -> EventRecord:
@@ -95,8 +98,21 @@ def _row_to_record(row) -> EventRecord:
 class EventStore:
     """The recorder. ``append`` is the only write path the activities use."""
 
+    HEAD_CACHE = 50_000
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        # the hot path speaks the driver's own SQL: SQLAlchemy's per-statement
+        # compilation cost more than the hashing
+        ph = "?" if self._sqlite else "%s"
+        self._insert_sql = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join([ph] * len(_COLUMNS))})"
+        self._bump_sql = f"UPDATE log_head SET position = position + {ph} WHERE id = 1 RETURNING position"
+        self._head_sql = f"SELECT version, hash FROM events WHERE stream_id = {ph} ORDER BY version DESC LIMIT 1"
+        # (version, hash) of stream heads this process wrote: a stored hash never
+        # changes, so a hit is exact; a stale hit (another writer appended since)
+        # fails on the primary key and takes the conflict path
+        self._heads: dict[str, tuple[int, str]] = {}
 
     # ---- write -------------------------------------------------------------
 
@@ -127,30 +143,42 @@ class EventStore:
         messages = list(outbox_messages)
         # encode before taking any lock: this is the costly part of an append
         now = datetime.now(timezone.utc)
-        encoded = [(r, record_header(r, now), canonical_json(r.payload)) for r in records]
+        now_text = ts_text(now)
+        encoded = []
+        for r in records:
+            occurred_text = ts_text(r.occurred_at)
+            header = header_text(r.stream_id, r.version, r.event_type, r.schema_version, occurred_text, now_text, r.actor_id, r.actor_role, r.reason, r.causation_id)
+            encoded.append((r, occurred_text, header, canonical_json(r.payload)))
         try:
             with self.engine.begin() as conn:
-                current, head_hash = self._head(conn, stream_id)
+                cached = self._heads.get(stream_id)
+                if cached is not None and cached[0] == expected_version:
+                    current, head_hash = cached
+                else:
+                    current, head_hash = self._head(conn, stream_id)
                 if current != expected_version:
                     existing = self._already_appended(conn, stream_id, expected_version, records)
                     if existing is not None:
                         return existing
                     raise EventConflict(stream_id, expected_version, current)
-                return self._write(conn, stream_id, encoded, now, head_hash, messages)
+                stored = self._write(conn, stream_id, encoded, now, now_text, head_hash, messages)
         except IntegrityError:
             # a concurrent writer took the same versions between our read and insert
+            self._heads.pop(stream_id, None)
             with self.engine.begin() as conn:
                 existing = self._already_appended(conn, stream_id, expected_version, records)
                 if existing is not None:
                     return existing
                 current, _ = self._head(conn, stream_id)
             raise EventConflict(stream_id, expected_version, current) from None
+        if len(self._heads) >= self.HEAD_CACHE:
+            self._heads.clear()
+        self._heads[stream_id] = (stored[-1].version, stored[-1].hash)
+        return stored
 
     def _head(self, conn: Connection, stream_id: str) -> tuple[int, str]:
-        row = conn.execute(
-            select(events_t.c.version, events_t.c.hash).where(events_t.c.stream_id == stream_id).order_by(events_t.c.version.desc()).limit(1)
-        ).first()
-        return (row.version, row.hash) if row else (0, GENESIS_HASH)
+        row = conn.exec_driver_sql(self._head_sql, (stream_id,)).first()
+        return (row[0], row[1]) if row else (0, GENESIS_HASH)
 
     def _already_appended(self, conn: Connection, stream_id: str, expected_version: int, records: Sequence[EventRecord]) -> list[EventRecord] | None:
         rows = conn.execute(
@@ -167,38 +195,23 @@ class EventStore:
                 return None
         return stored
 
-    def _write(self, conn: Connection, stream_id: str, encoded, now: datetime, head_hash: str, messages: list[OutboxMessage]) -> list[EventRecord]:
+    def _write(self, conn: Connection, stream_id: str, encoded, now: datetime, now_text: str, head_hash: str, messages: list[OutboxMessage]) -> list[EventRecord]:
         n = len(encoded)
         # the critical section starts here: the log_head row stays locked until commit
-        last = conn.execute(update(log_head).where(log_head.c.id == 1).values(position=log_head.c.position + n).returning(log_head.c.position)).scalar_one()
+        last = conn.exec_driver_sql(self._bump_sql, (n,)).scalar_one()
         first = last - n + 1
         prev = head_hash
         out: list[EventRecord] = []
         rows = []
-        for i, (r, header, payload_text) in enumerate(encoded):
+        recorded = now_text if self._sqlite else now
+        for i, (r, occurred_text, header, payload_text) in enumerate(encoded):
             pos = first + i
             h = chain_hash(prev, pos, header, payload_text)
-            rows.append(
-                {
-                    "stream_id": r.stream_id,
-                    "version": r.version,
-                    "position": pos,
-                    "event_type": r.event_type,
-                    "schema_version": r.schema_version,
-                    "occurred_at": r.occurred_at,
-                    "recorded_at": now,
-                    "actor_id": r.actor_id,
-                    "actor_role": r.actor_role,
-                    "reason": r.reason,
-                    "causation_id": r.causation_id,
-                    "payload": payload_text,
-                    "prev_hash": prev,
-                    "hash": h,
-                }
-            )
+            occurred = occurred_text if self._sqlite else r.occurred_at
+            rows.append((r.stream_id, r.version, pos, r.event_type, r.schema_version, occurred, recorded, r.actor_id, r.actor_role, r.reason, r.causation_id, payload_text, prev, h))
             out.append(r.model_copy(update={"position": pos, "recorded_at": now, "prev_hash": prev, "hash": h}))
             prev = h
-        conn.execute(insert(events_t), rows)
+        conn.exec_driver_sql(self._insert_sql, rows)
         if messages:
             conn.execute(
                 insert(outbox),

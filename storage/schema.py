@@ -23,9 +23,13 @@ metadata = MetaData()
 
 def ts_text(dt: datetime) -> str:
     """The one text form of an instant: UTC, microseconds, explicit offset."""
-    if dt.tzinfo is None:
+    off = dt.utcoffset()
+    if off is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    elif off:
+        dt = dt.astimezone(timezone.utc)
+    text = dt.isoformat(timespec="microseconds")
+    return text if text.endswith("+00:00") else dt.replace(tzinfo=timezone.utc).isoformat(timespec="microseconds")
 
 
 class UtcTimestamp(TypeDecorator):

@@ -1,0 +1,267 @@
+"""Event-log benchmark: append (batched and one event per command) and full
+verify on SQLite and PostgreSQL, side by side with the ``eventsourcing``
+library's recorders appending and reading the same events in the same run.
+
+    .venv/bin/python -m bench.eventlog                    # 100k events, both engines
+    .venv/bin/python -m bench.eventlog --million          # + peak RSS verifying 1M events (SQLite)
+    .venv/bin/python -m bench.eventlog --engines sqlite --events 20000
+
+Only the append/read calls are timed; building the records is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from domain.events import EventRecord
+from storage.canonical import canonical_json
+from storage.checkpoints import write_checkpoint
+from storage.db import make_engine
+from storage.eventlog import EventStore
+from storage.migrate import upgrade
+from storage.signing import Signer
+from storage.verify import verify_log
+
+PG_HOST = os.environ.get("PINGYI_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("PINGYI_TEST_PG_PORT", "5432"))
+T0 = datetime(2010, 12, 7, 9, 0, tzinfo=UTC)
+SIGNER = Signer("bench-signing-key")
+
+
+def record(stream_id: str, version: int) -> EventRecord:
+    """About the size of a real findings event (~600 bytes of payload)."""
+    return EventRecord(
+        stream_id=stream_id,
+        version=version,
+        event_type="review.findings_recorded",
+        schema_version=1,
+        occurred_at=T0 + timedelta(minutes=version),
+        actor_id="p-reviewer-0001",
+        actor_role="reviewer",
+        reason=None,
+        causation_id=f"update:{stream_id}:{version}",
+        payload={
+            "findings": [
+                {
+                    "point_code": f"A{k}",
+                    "summary": f"第{k}项：集中学习记录不全，整改跟踪不够 (point {k} checked on site)",
+                    "evidence": [{"kind": "site_visit", "reference": f"visit A{k} 2010-12-0{k}"}],
+                    "recorded_by": "p-reviewer-0001",
+                }
+                for k in range(1, 4)
+            ]
+        },
+    )
+
+
+def batches(prefix: str, events: int, batch: int):
+    """(stream id, expected version, records): streams of 40 events, ``batch`` per append."""
+    per_stream = max(40, batch)
+    made = 0
+    s = 0
+    while made < events:
+        sid = f"{prefix}-{s:07d}"
+        v = 0
+        while v < per_stream and made < events:
+            k = min(batch, per_stream - v, events - made)
+            yield sid, v, [record(sid, v + i + 1) for i in range(k)]
+            v += k
+            made += k
+        s += 1
+
+
+# ---- engines ------------------------------------------------------------------
+
+
+class Database:
+    def __init__(self, kind: str, workdir: Path) -> None:
+        self.kind = kind
+        self.name = f"pingyi_bench_{uuid.uuid4().hex[:10]}"
+        if kind == "sqlite":
+            self.url = f"sqlite:///{workdir / (self.name + '.db')}"
+            self.es_path = str(workdir / (self.name + "_es.db"))
+        else:
+            self.admin = create_engine(f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/postgres", isolation_level="AUTOCOMMIT")
+            with self.admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{self.name}"'))
+                c.execute(text(f'CREATE DATABASE "{self.name}_es"'))
+            self.url = f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{self.name}"
+
+    def eventsourcing_recorder(self):
+        if self.kind == "sqlite":
+            from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+            ds = SQLiteDatastore(self.es_path)
+            rec = SQLiteApplicationRecorder(ds)
+        else:
+            from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
+            ds = PostgresDatastore(f"{self.name}_es", PG_HOST, PG_PORT, "postgres", "")
+            rec = PostgresApplicationRecorder(ds)
+        rec.create_table()
+        return ds, rec
+
+    def drop(self) -> None:
+        if self.kind == "postgresql":
+            with self.admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+                c.execute(text(f'DROP DATABASE IF EXISTS "{self.name}_es" WITH (FORCE)'))
+            self.admin.dispose()
+
+
+# ---- measurements ---------------------------------------------------------------
+
+
+def ours_append(store: EventStore, prefix: str, events: int, batch: int) -> float:
+    spent = 0.0
+    for sid, v, recs in batches(prefix, events, batch):
+        t = time.perf_counter()
+        store.append(sid, v, recs)
+        spent += time.perf_counter() - t
+    return events / spent
+
+
+def es_append(rec, prefix: str, events: int, batch: int) -> float:
+    from eventsourcing.persistence import StoredEvent
+
+    spent = 0.0
+    for sid, _, recs in batches(prefix, events, batch):
+        oid = uuid.uuid5(uuid.NAMESPACE_URL, sid)
+        stored = [StoredEvent(originator_id=oid, originator_version=r.version, topic=r.event_type, state=canonical_json(r.model_dump(mode="json")).encode()) for r in recs]
+        t = time.perf_counter()
+        rec.insert_events(stored)
+        spent += time.perf_counter() - t
+    return events / spent
+
+
+def es_read_all(rec) -> tuple[int, float]:
+    t = time.perf_counter()
+    n, start = 0, 1
+    while True:
+        page = rec.select_notifications(start=start, limit=5000)
+        if not page:
+            break
+        for note in page:
+            json.loads(note.state)  # a reader does at least this much with an event
+        n += len(page)
+        start = page[-1].id + 1
+    return n, n / (time.perf_counter() - t)
+
+
+def ours_read_all(store: EventStore) -> tuple[int, float]:
+    t = time.perf_counter()
+    n = sum(1 for _ in store.read_all())
+    return n, n / (time.perf_counter() - t)
+
+
+def ours_verify(engine) -> tuple[int, float]:
+    t = time.perf_counter()
+    report = verify_log(engine, SIGNER.verifier())
+    elapsed = time.perf_counter() - t
+    if not report.ok:
+        raise SystemExit(f"benchmark log does not verify: {report.first_bad}")
+    return report.events, report.events / elapsed
+
+
+def run_engine(kind: str, events: int, single: int, batch: int, workdir: Path) -> dict:
+    db = Database(kind, workdir)
+    try:
+        engine = make_engine(db.url)
+        upgrade(engine)
+        store = EventStore(engine)
+        es_ds, es = db.eventsourcing_recorder()
+        r: dict = {"engine": kind}
+        print(f"[{kind}] appending {events} events, {batch} per transaction …", flush=True)
+        r["ours_batched"] = ours_append(store, "b", events, batch)
+        r["es_batched"] = es_append(es, "b", events, batch)
+        print(f"[{kind}] appending {single} events, one per transaction …", flush=True)
+        r["ours_single"] = ours_append(store, "s", single, 1)
+        r["es_single"] = es_append(es, "s", single, 1)
+        t = time.perf_counter()
+        write_checkpoint(engine, SIGNER)
+        r["checkpoint_s"] = time.perf_counter() - t
+        print(f"[{kind}] verifying and reading the whole log …", flush=True)
+        r["verify_events"], r["ours_verify"] = ours_verify(engine)
+        _, r["ours_read"] = ours_read_all(store)
+        r["es_read_events"], r["es_read"] = es_read_all(es)
+        es_ds.close()
+        engine.dispose()
+        return r
+    finally:
+        db.drop()
+
+
+def verify_peak_rss(url: str) -> None:
+    """Child-process entry: verify, then print events, seconds and peak RSS (MiB)."""
+    engine = make_engine(url)
+    t = time.perf_counter()
+    report = verify_log(engine, SIGNER.verifier())
+    elapsed = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"events": report.events, "ok": report.ok, "seconds": elapsed, "peak_rss_mib": peak}))
+
+
+def million(workdir: Path, batch: int) -> list[dict]:
+    """Peak RSS of a fresh process verifying 100k and then 1M events: flat
+    memory means the two peaks are about equal."""
+    out = []
+    url = f"sqlite:///{workdir / 'million.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    store = EventStore(engine)
+    done = 0
+    for target in (100_000, 1_000_000):
+        print(f"[memory] building a {target}-event SQLite log …", flush=True)
+        for sid, v, recs in batches(f"m{target}", target - done, 100):
+            store.append(sid, v, recs)
+        done = target
+        write_checkpoint(engine, SIGNER)
+        res = subprocess.run([sys.executable, "-m", "bench.eventlog", "--verify-url", url], capture_output=True, text=True, check=True)
+        out.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    engine.dispose()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--single", type=int, default=10_000, help="events appended one per transaction")
+    ap.add_argument("--batch", type=int, default=20)
+    ap.add_argument("--engines", default="sqlite,postgresql")
+    ap.add_argument("--million", action="store_true", help="also measure peak RSS verifying 1M events")
+    ap.add_argument("--verify-url", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.verify_url:
+        verify_peak_rss(args.verify_url)
+        return
+    results = []
+    with tempfile.TemporaryDirectory(prefix="pingyi-bench-") as tmp:
+        for kind in args.engines.split(","):
+            results.append(run_engine(kind, args.events, args.single, args.batch, Path(tmp)))
+        mem = million(Path(tmp), args.batch) if args.million else []
+    print()
+    print(f"events/s; batched = {args.batch} events per transaction over {args.events} events; single = 1 per transaction over {args.single}")
+    print(f"{'engine':<11}{'':<18}{'pingyi':>10}{'eventsourcing':>15}{'ratio':>8}")
+    for r in results:
+        for label, ours, theirs in (("append batched", "ours_batched", "es_batched"), ("append single", "ours_single", "es_single"), ("verify / read", "ours_verify", "es_read")):
+            print(f"{r['engine']:<11}{label:<18}{r[ours]:>10,.0f}{r[theirs]:>15,.0f}{r[ours] / r[theirs]:>7.2f}x")
+        print(f"{r['engine']:<11}{'plain read_all':<18}{r['ours_read']:>10,.0f}{'':>15}{r['ours_read'] / r['es_read']:>7.2f}x")
+        print(f"{r['engine']:<11}{'checkpoint':<18}{r['checkpoint_s']:>9.2f}s  (sign the whole log once, {r['verify_events']} events)")
+    for m in mem:
+        print(f"verify {m['events']:>9,} events (SQLite): {m['events'] / m['seconds']:,.0f} events/s, peak RSS {m['peak_rss_mib']:.0f} MiB, ok={m['ok']}")
+
+
+if __name__ == "__main__":
+    main()
