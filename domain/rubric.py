@@ -7,9 +7,13 @@ change it; every review records the rubric version it started with.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from enum import StrEnum
+from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class SubjectLevel(StrEnum):
@@ -28,14 +32,31 @@ class UnitCategory(StrEnum):
     OTHER = "other"
 
 
+POINT_CODE = re.compile(r"^[A-Z]{1,3}[0-9]{1,2}$")
+
+
 class RubricPoint(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: str
-    text_zh: str
-    text_en: str
+    text_zh: str = Field(min_length=1)
+    text_en: str = Field(min_length=1)
     level: SubjectLevel | None = None  # mandatory point of this level
     category: UnitCategory | None = None  # focus point of this category
+
+    @field_validator("code")
+    @classmethod
+    def _stable_code(cls, v: str) -> str:
+        # codes are stored in every review and cited in findings: they must stay short and plain
+        if not POINT_CODE.match(v):
+            raise ValueError(f"point code {v!r} must look like A1, B5, LE2 (1-3 capitals, 1-2 digits)")
+        return v
+
+    @model_validator(mode="after")
+    def _level_or_category(self) -> "RubricPoint":
+        if (self.level is None) == (self.category is None):
+            raise ValueError(f"point {self.code} must be either mandatory for a level or a focus point of a category, not both or neither")
+        return self
 
     @property
     def mandatory(self) -> bool:
@@ -45,16 +66,58 @@ class RubricPoint(BaseModel):
         return self.text_en if lang.startswith("en") else self.text_zh
 
 
+# The level rule (spec §4: "the level of a subject follows from what it is"):
+# a leading party group or party committee with its principal leader is level A,
+# a basic-level organization (general branch, branch) with its secretary is
+# level B, a person reviewed on their own is level C. Keys are the values of
+# ``domain.org.UnitKind``; kept here, in the versioned rubric, because changing
+# which organizations count as "leading" changes what their reviews must cover.
+DEFAULT_LEVEL_BY_KIND: dict[str, SubjectLevel] = {
+    "party_group": SubjectLevel.A,
+    "party_committee": SubjectLevel.A,
+    "general_branch": SubjectLevel.B,
+    "branch": SubjectLevel.B,
+}
+
+
 class Rubric(BaseModel):
     """One version of the rubric. Focus points apply to the levels listed in
     ``focus_levels`` (Interpretation: category focus concerns units, so levels A
-    and B; members are reviewed on the five member points only)."""
+    and B; members are reviewed on the five member points only).
 
-    model_config = ConfigDict(frozen=True)
+    A version is immutable once registered: reviews store the version and the
+    point codes they started with, so changing a rubric means a new version."""
 
-    version: str
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
     points: tuple[RubricPoint, ...]
     focus_levels: tuple[SubjectLevel, ...] = (SubjectLevel.A, SubjectLevel.B)
+    level_by_kind: dict[str, SubjectLevel] = Field(default_factory=lambda: dict(DEFAULT_LEVEL_BY_KIND))
+    member_level: SubjectLevel = SubjectLevel.C
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Rubric":
+        codes = [p.code for p in self.points]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValueError(f"point codes must be unique; repeated: {', '.join(dupes)}")
+        missing = [lv.value for lv in SubjectLevel if not any(p.level == lv for p in self.points)]
+        if missing:
+            raise ValueError(f"every level needs its mandatory points (规定动作); none for level {', '.join(missing)}")
+        return self
+
+    def level_of_unit(self, kind: str) -> SubjectLevel:
+        """The level of an organization subject of this kind (with its leader)."""
+        try:
+            return self.level_by_kind[str(kind)]
+        except KeyError:
+            raise KeyError(f"rubric {self.version} has no level for unit kind {kind!r}; known: {sorted(self.level_by_kind)}") from None
+
+    def fingerprint(self) -> str:
+        """Content hash: two rubrics with the same version must have the same one."""
+        canonical = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def point(self, code: str) -> RubricPoint | None:
         return next((p for p in self.points if p.code == code), None)
@@ -124,3 +187,31 @@ def rubric(version: str = CURRENT_RUBRIC_VERSION) -> Rubric:
         return RUBRICS[version]
     except KeyError:
         raise KeyError(f"unknown rubric version {version!r}; known: {sorted(RUBRICS)}") from None
+
+
+class RubricVersionConflict(ValueError):
+    """Someone tried to change a rubric without giving it a new version."""
+
+
+def rubric_from_data(data: Mapping[str, Any]) -> Rubric:
+    """A rubric from plain data (an administrator's YAML file, a stored row);
+    raises pydantic's ValidationError naming the offending field."""
+    return Rubric.model_validate(dict(data))
+
+
+def rubric_to_data(r: Rubric) -> dict[str, Any]:
+    """The plain-data form ``rubric_from_data`` reads: a starting point for a new version."""
+    return r.model_dump(mode="json", exclude_none=True)
+
+
+def register_rubric(r: Rubric) -> Rubric:
+    """Make a rubric version known to this process. Registering the same content
+    twice is harmless; different content under a known version is refused,
+    because running reviews rely on their version never changing."""
+    known = RUBRICS.get(r.version)
+    if known is not None:
+        if known.fingerprint() != r.fingerprint():
+            raise RubricVersionConflict(f"rubric version {r.version!r} already exists with different content; a changed rubric needs a new version")
+        return known
+    RUBRICS[r.version] = r
+    return r
