@@ -84,7 +84,7 @@ def write_checkpoint(engine: Engine, signer: Signer) -> Checkpoint:
         head = conn.execute(select(log_head.c.position).where(log_head.c.id == 1)).scalar_one()
         if prev is not None and head == cr.size:
             return prev[0]
-        for row in scan.rows(conn, where="position > :after AND position <= :head", params={"after": cr.size, "head": head}):
+        for row in scan.rows(conn, where="position > {p} AND position <= {p}", params=(cr.size, head)):
             if row[0] != cr.size + 1:
                 raise CheckpointRefused(f"position {cr.size + 1} is missing")
             if raw_hash(row) != row[13]:

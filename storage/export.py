@@ -86,7 +86,7 @@ def campaign_streams(conn, campaign_id: str) -> set[str]:
 
 def _scoped_rows(conn, scope: ExportScope) -> Iterator[tuple]:
     if scope.kind == "stream":
-        yield from scan.rows(conn, where="stream_id = :s", params={"s": scope.id})
+        yield from scan.rows(conn, where="stream_id = {p}", params=(scope.id,))
     elif scope.kind == "campaign":
         wanted = campaign_streams(conn, scope.id or "")
         yield from (r for r in scan.rows(conn) if r[1] in wanted)

@@ -8,10 +8,11 @@ PostgreSQL; a deferred read transaction on SQLite's WAL is a snapshot)."""
 
 from __future__ import annotations
 
+import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from storage.canonical import RAW_COLUMNS
@@ -29,12 +30,22 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def rows(conn: Connection, *, where: str = "", params: dict[str, Any] | None = None, order: str = "position", columns: str = RAW_COLUMNS, batch: int = BATCH) -> Iterator[tuple]:
-    """Raw tuples (no type processing: that is the verifier's hot loop)."""
-    sql = f"SELECT {columns} FROM events {('WHERE ' + where) if where else ''} ORDER BY {order}"
-    result = conn.execution_options(yield_per=batch).execute(text(sql), params or {})
+def rows(conn: Connection, *, where: str = "", params: tuple = (), order: str = "position", columns: str = RAW_COLUMNS, batch: int = BATCH) -> Iterator[tuple]:
+    """Raw tuples straight from the driver's cursor (no type processing, no
+    per-row SQLAlchemy work: this is the verifier's hot loop). ``where`` marks
+    its parameters ``{p}``; ``params`` fills them in order."""
+    sqlite = conn.dialect.name == "sqlite"
+    cond = where.replace("{p}", "?" if sqlite else "%s")
+    sql = f"SELECT {columns} FROM events {('WHERE ' + cond) if cond else ''} ORDER BY {order}"
+    dbapi = conn.connection.driver_connection
+    if sqlite:
+        cur = dbapi.cursor()
+    else:
+        cur = dbapi.cursor(name=f"scan_{uuid.uuid4().hex[:12]}")  # server-side: PostgreSQL streams it
+        cur.itersize = batch
     try:
-        for part in result.partitions():
-            yield from part
+        cur.execute(sql, params)
+        while chunk := cur.fetchmany(batch):
+            yield from chunk
     finally:
-        result.close()
+        cur.close()

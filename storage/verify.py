@@ -183,7 +183,7 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
     return report
 
 
-def _check_stream_links(conn, defects: _Defects, where: str = "", params: dict | None = None) -> int:
+def _check_stream_links(conn, defects: _Defects, where: str = "", params: tuple = ()) -> int:
     streams = 0
     cur = None
     expect_version = 1
@@ -215,7 +215,7 @@ def verify_stream(engine: Engine, stream_id: str) -> VerifyReport:
         report.head_position = head
         failed: dict[int, tuple] = {}
         count = 0
-        for row in scan.rows(conn, where="stream_id = :s", params={"s": stream_id}, order="version"):
+        for row in scan.rows(conn, where="stream_id = {p}", params=(stream_id,), order="version"):
             count += 1
             report.last_position = max(report.last_position, row[0])
             if row[0] > head:
@@ -224,7 +224,7 @@ def verify_stream(engine: Engine, stream_id: str) -> VerifyReport:
                 failed[row[0]] = tuple(row)
         _classify_hash_failures(failed, head, defects)
         report.events = count
-        report.streams = _check_stream_links(conn, defects, where="stream_id = :s", params={"s": stream_id})
+        report.streams = _check_stream_links(conn, defects, where="stream_id = {p}", params=(stream_id,))
         if count == 0:
             defects.add(Defect(position=0, kind="deleted", stream_id=stream_id, detail="the log holds no event of this stream"))
     report.defects_total, report.defects = defects.total, defects.sorted()
