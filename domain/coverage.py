@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.assignment import Assignment, Blocked, BlockReason, Derivation, derive
+from domain.assignment import Assignment, Blocked, BlockReason, Derivation, derive  # noqa: F401 (Blocked re-exported)
 from domain.org import TIER_NAMES, Directory, Tier
 from domain.procedure import SubjectKind
 from domain.rubric import Rubric, SubjectLevel, rubric
@@ -125,20 +125,24 @@ def gaps(d: Directory, derivation: Derivation) -> list[Gap]:
             out.append(_gap(GapKind.UNKNOWN_GUIDE, d, unit_id=u.id, detail=(u.guided_by,)))
         elif guide.leader_id is None:
             out.append(_gap(GapKind.GUIDE_WITHOUT_LEADER, d, unit_id=u.id, detail=(guide.id,)))
-    out.extend(_idle_secretaries(d, derivation.assignments))
+    out.extend(_idle_secretaries(d, derivation))
     order = list(GapKind)
     out.sort(key=lambda g: (order.index(g.kind), g.unit_id or "", g.person_id or ""))
     return out
 
 
-def _idle_secretaries(d: Directory, assignments: list[Assignment]) -> list[Gap]:
+def _idle_secretaries(d: Directory, derivation: Derivation) -> list[Gap]:
     """每个书记都作点评: the leader of every organization with organizations
-    under it must review someone."""
-    reviewers = {a.reviewer_id for a in assignments}
+    under it must review someone. Not reported where a child is blocked by
+    another gap: that gap is the cause, and fixing it gives the leader work."""
+    reviewers = {a.reviewer_id for a in derivation.assignments}
+    blocked = {b.subject_id for b in derivation.blocked}
     out = []
     for uid, kids in d.children.items():
         u = d.units.get(uid)
         if u is None or u.external or u.leader_id is None or u.leader_id in reviewers:
+            continue
+        if any(k in blocked for k in kids):
             continue
         if any(k in d.units and not d.units[k].external for k in kids):
             out.append(_gap(GapKind.SECRETARY_NOT_REVIEWING, d, unit_id=uid, person_id=u.leader_id))

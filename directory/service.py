@@ -1,0 +1,145 @@
+"""What the rest of Pingyi asks of the directory: load the example on first
+start, turn a subject id into the ``ReviewSpec`` a review starts with, list a
+period's assignments, plan a period, import a file.
+
+A review copies the directory's facts into its ``ReviewSpec`` when it starts;
+a later re-import changes future reviews only. Changing a running review's
+reviewer is an explicit supervisor command (``reassign_reviewer``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine
+
+from directory.csv_files import read_csv_dir
+from directory.example import EXAMPLE_SOURCE, build_example
+from directory.yaml_file import read_yaml
+from domain import events as e
+from domain.assignment import Assignment, AssignmentView, Blocked, assign_subject, explain
+from domain.coverage import PlanSummary, plan
+from domain.errors import CommandRejected
+from domain.org import Directory, is_person_id, is_unit_id
+from domain.procedure import StepDeadlines, SubjectKind
+from domain.rubric import CURRENT_RUBRIC_VERSION, RUBRICS, register_rubric, rubric
+from storage.directory import DirectoryStore, ImportResult, Progress
+
+
+def load_example(engine: Engine) -> None:
+    """Load the shipped example organization if the directory is empty. Never
+    overwrites a directory someone imported; a second call is one query."""
+    store = DirectoryStore(engine)
+    if store.is_empty():
+        store.replace(build_example(), source=EXAMPLE_SOURCE)
+
+
+def read_directory_file(path: Path) -> Directory:
+    """A YAML file, or a folder holding units.csv, people.csv and memberships.csv."""
+    if path.is_dir():
+        return read_csv_dir(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return read_yaml(path)
+    if path.name.endswith(".csv"):
+        return read_csv_dir(path.parent)
+    raise ValueError(f"{path}: expected a .yaml file or a folder with units.csv, people.csv and memberships.csv")
+
+
+def import_path(engine: Engine, path: Path, *, progress: Progress | None = None) -> ImportResult:
+    """Validate the whole input first (nothing is written if any of it is
+    bad), then update the stored directory in place."""
+    new = read_directory_file(path)
+    return DirectoryStore(engine).replace(new, source=str(path), progress=progress)
+
+
+def load_rubrics(engine: Engine) -> list[str]:
+    """Make every stored rubric version known to this process; returns their versions."""
+    return [register_rubric(rb).version for rb in DirectoryStore(engine).rubrics()]
+
+
+def review_spec_for(
+    engine: Engine,
+    subject_id: str,
+    *,
+    review_id: str,
+    campaign_id: str,
+    supervisor_ids: tuple[str, ...],
+    deadlines: StepDeadlines,
+    rubric_version: str = CURRENT_RUBRIC_VERSION,
+) -> e.ReviewSpec:
+    """The facts a review of this subject starts with, from the directory as
+    it is now. Reads only the subject's neighbourhood, so it costs the same
+    for ten subjects or a hundred thousand.
+
+    Rejections name ids only (failure messages travel unencrypted)."""
+    if not (is_unit_id(subject_id) or is_person_id(subject_id)):
+        raise CommandRejected("subject_id", f"{subject_id!r} is neither a unit id (U-…) nor a person id (P-…)")
+    if rubric_version not in RUBRICS:
+        load_rubrics(engine)
+    try:
+        rb = rubric(rubric_version)
+    except KeyError as exc:
+        raise CommandRejected("rubric_version", str(exc.args[0])) from None
+    d = DirectoryStore(engine).load_neighbourhood(subject_id)
+    if subject_id not in d.units and subject_id not in d.people:
+        raise CommandRejected("subject_id", f"{subject_id} is not in the directory")
+    got = assign_subject(d, subject_id, rb)
+    if got is None:
+        raise CommandRejected("subject_id", _not_a_subject(d, subject_id))
+    if isinstance(got, Blocked):
+        where = got.unit_id or got.person_id or subject_id
+        raise CommandRejected("reviewer_id", f"{subject_id} has no reviewer: {got.reason.value} ({where}); see `reviewctl directory plan`")
+    return spec_from_assignment(got, d, review_id=review_id, campaign_id=campaign_id, supervisor_ids=supervisor_ids, deadlines=deadlines)
+
+
+def _not_a_subject(d: Directory, subject_id: str) -> str:
+    if is_unit_id(subject_id):
+        u = d.units[subject_id]
+        if u.external:
+            return f"{subject_id} belongs to another authority and is not reviewed here"
+        return f"{subject_id} is the top of the directory and is reviewed outside it"
+    led = d.leads.get(subject_id, [])
+    if led:
+        return f"{subject_id} is reviewed together with the organization they lead ({', '.join(sorted(led))}); start a review of that unit"
+    return f"{subject_id} belongs only to another authority's organization"
+
+
+def spec_from_assignment(a: Assignment, d: Directory, *, review_id: str, campaign_id: str,
+                         supervisor_ids: tuple[str, ...], deadlines: StepDeadlines) -> e.ReviewSpec:
+    if a.kind is SubjectKind.ORGANIZATION:
+        display = d.unit_name(a.subject_id)
+    else:
+        display = d.name_of(a.subject_id)
+    subject = e.Subject(kind=a.kind, subject_id=a.subject_id, unit_id=a.unit_id, leader_id=a.leader_id, display_name=display)
+    return e.ReviewSpec(
+        review_id=review_id,
+        campaign_id=campaign_id,
+        subject=subject,
+        level=a.level,
+        unit_category=a.category,
+        tier=a.tier,
+        reviewer_id=a.reviewer_id,
+        co_reviewer_ids=a.co_reviewer_ids,
+        supervisor_ids=supervisor_ids,
+        rubric_version=a.rubric_version,
+        rubric_points=a.rubric_points,
+        deadlines=deadlines,
+        explanation=explain(a, d).text(),
+    )
+
+
+def plan_period(engine: Engine, period: str = "") -> tuple[Directory, list[Assignment], PlanSummary]:
+    d = DirectoryStore(engine).load()
+    derivation, summary = plan(d, rubric(), period)
+    return d, derivation.assignments, summary
+
+
+def iter_assignments(engine: Engine, *, kind: SubjectKind | None = None, tier: int | None = None) -> Iterator[AssignmentView]:
+    """Every assignment of the current directory, organizations first, with
+    names and explanations (the demo picks a small subject from these)."""
+    d = DirectoryStore(engine).load()
+    derivation, _ = plan(d, rubric())
+    for a in derivation.assignments:
+        if (kind is None or a.kind is kind) and (tier is None or a.tier == tier):
+            yield AssignmentView.of(a, d)
