@@ -21,7 +21,9 @@ from domain.rubric import rubric
 # (不能只写操行评语，说好话，说不痛不痒的话). Data, so it can be extended.
 EMPTY_PROBLEM_PHRASES = frozenset(
     {"无", "暂无", "没有", "没有问题", "无问题", "未发现问题", "未发现", "良好", "很好", "好",
-     "none", "no", "n/a", "na", "nil", "nothing", "no problem", "no problems", "-", "—", "/"}
+     "暂无问题", "无明显问题", "未发现明显问题", "没有明显问题", "无明显不足", "暂未发现问题",
+     "none", "no", "n/a", "na", "nil", "nothing", "no problem", "no problems", "no issue", "no issues",
+     "none found", "nothing found", "-", "—", "/"}
 )
 MIN_PROBLEM_CHARS = 4
 
@@ -419,16 +421,25 @@ _DECIDERS = {
 }
 
 
-def start(spec: e.ReviewSpec, now: datetime) -> list[e.DomainEvent]:
-    """The events that open a review: it starts, and its first step starts."""
+def start(spec: e.ReviewSpec, now: datetime, first_due_at: datetime | None = None) -> list[e.DomainEvent]:
+    """The events that open a review: it starts, and its first step starts
+    (due after the spec's duration, or at ``first_due_at`` when the starter
+    fixed it, as long as that lies ahead)."""
     rb = rubric(spec.rubric_version)
     unknown = [p for p in spec.rubric_points if rb.point(p) is None]
     if unknown:
         raise CommandRejected("rubric_points", f"not in rubric {spec.rubric_version}: {', '.join(unknown)}")
     if spec.reviewer_id in subject_person_ids(spec):
         raise CommandRejected("reviewer_id", "nobody reviews themselves: the reviewer is the subject")
+    if subject_person_ids(spec) & set(spec.co_reviewer_ids):
+        raise CommandRejected("co_reviewer_ids", "nobody reviews themselves: a co-reviewer is the subject")
+    required = [p.code for p in rb.points_for(spec.level, spec.unit_category)]
+    missing = [code for code in required if code not in spec.rubric_points]
+    if missing:
+        raise CommandRejected("rubric_points", f"a {spec.level.value}-level {spec.unit_category.value} review must cover {', '.join(missing)} (rubric {spec.rubric_version})")
     started = e.ReviewStarted(occurred_at=now, actor_id=SYSTEM_ACTOR, actor_role=Role.SYSTEM, spec=spec)
-    first = e.StepStarted(occurred_at=now, actor_id=SYSTEM_ACTOR, actor_role=Role.SYSTEM, step=Step.INVESTIGATE, due_at=now + spec.deadlines.investigate)
+    due = first_due_at if first_due_at is not None and first_due_at > now else now + spec.deadlines.investigate
+    first = e.StepStarted(occurred_at=now, actor_id=SYSTEM_ACTOR, actor_role=Role.SYSTEM, step=Step.INVESTIGATE, due_at=due)
     return [started, first]
 
 
@@ -514,8 +525,8 @@ def evolve(state: ReviewState, event: e.DomainEvent) -> ReviewState:
         case e.ReviewClosed():
             s.step = Step.CLOSED
             s.closed_at = event.occurred_at
-        case e.ReviewerReassigned(reviewer_id=rid):
-            s.spec = s.spec.model_copy(update={"reviewer_id": rid})
+        case e.ReviewerReassigned(reviewer_id=rid):  # a promoted co-reviewer stops being one
+            s.spec = s.spec.model_copy(update={"reviewer_id": rid, "co_reviewer_ids": tuple(x for x in s.spec.co_reviewer_ids if x != rid)})
         case e.CoReviewerAdded(co_reviewer_id=cid):
             s.spec = s.spec.model_copy(update={"co_reviewer_ids": (*s.spec.co_reviewer_ids, cid)})
         case e.DeadlineExtended(step=step, due_at=due_at):

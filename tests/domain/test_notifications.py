@@ -195,7 +195,6 @@ def test_short_steps_still_remind_before_the_deadline():
     assert isinstance(evs[0], e.ReminderSent) and run.now < evs[0].due_at
 
 
-@pytest.mark.xfail(strict=True, reason="domain bug: reassigning the reviewer to a co-reviewer leaves them in co_reviewer_ids, so who_must_act lists them twice and they get every reminder twice")
 def test_a_promoted_co_reviewer_is_reminded_once():
     run = drive_to(Step.INVESTIGATE)
     run.do(reassign_cmd(CO_REVIEWER))

@@ -118,14 +118,12 @@ def test_start_refuses_a_reviewer_who_is_the_subject(level):
     assert info.value.field == "reviewer_id" and "nobody reviews themselves" in info.value.reason
 
 
-@pytest.mark.xfail(strict=True, reason="domain bug: start() does not refuse a subject listed as co-reviewer (add_co_reviewer does)")
 def test_start_refuses_a_co_reviewer_who_is_the_subject():
     with pytest.raises(CommandRejected) as info:
         start(make_spec(SubjectLevel.A, co_reviewer_ids=(SUBJECT_LEADER,)), T0)
     assert info.value.field == "co_reviewer_ids"
 
 
-@pytest.mark.xfail(strict=True, reason="domain bug: start() accepts rubric_points that omit mandatory/focus points of the subject's level and category")
 @pytest.mark.parametrize("drop", ["A4", "LE1"])
 def test_start_refuses_a_spec_that_omits_a_required_point(drop):
     required = rubric_points_for(SubjectLevel.A, UnitCategory.LAW_ENFORCEMENT)
@@ -467,7 +465,6 @@ def test_too_short_problems_are_refused(short):
     assert err.field == "points.1.problems.0"
 
 
-@pytest.mark.xfail(strict=True, reason="domain bug: common 'no problem' phrases (暂无问题, 无明显问题, no issues) pass as concrete problems; EMPTY_PROBLEM_PHRASES is incomplete")
 @pytest.mark.parametrize("placeholder", ["暂无问题", "无明显问题", "未发现明显问题", "no issues", "none found"])
 def test_more_placeholder_phrases_are_refused(placeholder):
     run = _at(Step.REVIEW)

@@ -1,0 +1,37 @@
+"""The event-log activity: the only way a workflow writes facts. Idempotent
+under retry through the store's (stream, version) + causation rule."""
+
+from __future__ import annotations
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult
+from storage.eventlog import EventConflict, EventStore, OutboxMessage
+
+log = structlog.get_logger("pingyi.activities.eventlog")
+
+
+class EventLogActivities:
+    """Holds its store; built once per worker process (dependencies passed in)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    @activity.defn(name=APPEND_EVENTS)
+    def append(self, inp: AppendInput) -> AppendResult:
+        first = inp.records[0] if inp.records else None
+        step = first.payload.get("step") if first else None
+        bound = log.bind(review_id=inp.stream_id, step=step, version=inp.expected_version)
+        messages = [
+            OutboxMessage(version=o.version, recipient_id=o.notification.recipient_id, kind=o.notification.kind, subject=o.notification.subject, body=o.notification.body)
+            for o in inp.outbox
+        ]
+        try:
+            stored = self.store.append(inp.stream_id, inp.expected_version, inp.records, messages)
+        except EventConflict as err:
+            bound.error("append_conflict", error=str(err))
+            raise ApplicationError(str(err), type="EventConflict", non_retryable=True) from err
+        bound.info("events_appended", types=[r.event_type for r in stored], last_version=stored[-1].version if stored else None, outbox=len(messages))
+        return AppendResult(records=stored)

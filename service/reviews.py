@@ -1,0 +1,106 @@
+"""The client side of a review: start it, send it commands, read its state.
+The CLI, the demo, the benchmark and the tests all go through these calls, so
+they exercise exactly what a person does."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timezone
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from domain.commands import Command
+from domain.errors import CommandRejected
+from domain.events import ReviewSpec
+from domain.procedure import Step
+from domain.review import ReviewState
+from workflows import search_attributes as sa
+from workflows.review import CommandInput, CommandResult, ReviewInput, ReviewWorkflow
+
+
+def new_review_id(campaign_id: str, subject_id: str) -> str:
+    """Ids, never names, in workflow ids (the codec does not cover them)."""
+    return f"rv-{campaign_id}-{subject_id}-{uuid.uuid4().hex[:8]}"
+
+
+async def start_review(client: Client, spec: ReviewSpec, task_queue: str, *, visible: bool = True) -> WorkflowHandle:
+    """Start the review workflow with its search attributes already set (so the
+    first step costs no upsert event). ``visible=False`` only for a server that
+    has no custom search attributes (the time-skipping test server)."""
+    first_due = sa.deadline_value(datetime.now(timezone.utc) + spec.deadlines.investigate)
+    attrs = sa.review_attributes(
+        campaign=spec.campaign_id, step=Step.INVESTIGATE.value, reviewer=spec.reviewer_id, unit=spec.subject.unit_id, tier=spec.tier, deadline=first_due, overdue=False
+    )
+    return await client.start_workflow(
+        ReviewWorkflow.run,
+        ReviewInput(spec=spec, visible=visible, first_due_at=first_due),
+        id=spec.review_id,
+        task_queue=task_queue,
+        search_attributes=attrs if visible else None,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+
+
+def rejection_of(err: BaseException) -> CommandRejected | None:
+    """The domain rejection inside a failed update, if that is what it was."""
+    cause = getattr(err, "cause", None)
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type == "CommandRejected":
+            d = cause.details[0] if cause.details else {}
+            return CommandRejected(d.get("field", "?"), d.get("reason", cause.message))
+        cause = getattr(cause, "cause", None)
+    return None
+
+
+async def send(client: Client, review_id: str, command: Command, *, update_id: str | None = None) -> CommandResult:
+    """Send one command; a rejection raises CommandRejected naming the field."""
+    handle = client.get_workflow_handle(review_id)
+    try:
+        return await handle.execute_update(ReviewWorkflow.command, CommandInput(command=command), id=update_id or f"cmd-{uuid.uuid4()}", result_type=CommandResult)
+    except WorkflowUpdateFailedError as err:
+        rejected = rejection_of(err)
+        if rejected is not None:
+            raise rejected from None
+        raise
+
+
+async def get_state(client: Client, review_id: str, *, wait_started: bool = True) -> ReviewState:
+    """The review's state; by default waits the moment it takes a just-started
+    review to record its opening events."""
+    handle = client.get_workflow_handle(review_id)
+    delay = 0.02
+    while True:
+        state = await handle.query(ReviewWorkflow.state, result_type=ReviewState)
+        if state.spec is not None or not wait_started:
+            return state
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+async def drive_on_time(client: Client, spec: ReviewSpec, today) -> tuple[ReviewState, list[Command]]:
+    """Play every actor of an on-time review until it closes (the demo, the
+    benchmark, the tests). The opening command needs no state, so it goes
+    straight after the start (the update waits for the review to open); a
+    query during the opening workflow task would cost the history a task."""
+    from service.demo import findings, next_command
+
+    sent: list[Command] = [findings(spec)]
+    await send(client, spec.review_id, sent[0])
+    state = await get_state(client, spec.review_id)
+    while (cmd := next_command(state, today)) is not None:
+        await send(client, spec.review_id, cmd)
+        sent.append(cmd)
+        state = await get_state(client, spec.review_id)
+    return state, sent
+
+
+async def history_length(client: Client, review_id: str) -> int:
+    history = await client.get_workflow_handle(review_id).fetch_history()
+    return len(history.events)
+
+
+__all__ = ["start_review", "send", "get_state", "drive_on_time", "history_length", "new_review_id", "rejection_of", "RPCError"]

@@ -1,0 +1,72 @@
+"""The worker entry point: wires the review workflow and its activities to the
+task queue. ``reviewctl serve`` runs it in-process on the embedded default;
+``pingyi-worker`` runs it alone against any Temporal cluster (scale-out: start
+more of them, see docker-compose.yml)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import signal
+
+import structlog
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.eventlog import EventLogActivities
+from config.logging import configure_logging
+from config.settings import Settings, get_settings
+from service.temporal import connect
+from storage.db import make_engine
+from storage.eventlog import EventStore
+from storage.migrate import upgrade
+from workflows.review import ReviewWorkflow
+
+log = structlog.get_logger("pingyi.worker")
+
+
+def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent_activities: int = 64) -> Worker:
+    """The one place that decides what runs on a worker (also used by tests)."""
+    eventlog = EventLogActivities(EventStore(engine))
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ReviewWorkflow],
+        activities=[eventlog.append],
+        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=max_concurrent_activities),
+        max_concurrent_activities=max_concurrent_activities,
+        max_concurrent_local_activities=max_concurrent_activities,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    client = await connect(settings)
+    worker = build_worker(client, engine, settings.task_queue)
+    log.info("worker_started", task_queue=settings.task_queue, address=settings.address, namespace=settings.temporal_namespace)
+    async with worker:
+        await stop.wait()
+    engine.dispose()
+    log.info("worker_stopped")
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.effective_log_format, settings.log_level)
+    if settings.embedded:
+        raise SystemExit("pingyi-worker joins an existing cluster: set TEMPORAL_ADDRESS (or use 'reviewctl serve' for the embedded default)")
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()

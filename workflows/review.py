@@ -1,0 +1,193 @@
+"""The review workflow: one subject, one reviewer, five steps.
+
+All rules live in ``domain.review.decide``; this file adds only what a durable
+engine adds: waiting, time and persistence. Every human command is an update
+whose validator runs the same ``decide`` as its handler, so a bad command is
+rejected before it reaches the history. Time becomes events the same way
+(reminder sent, deadline passed), and the state is only ever the fold of the
+events the log stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult, OutboxEntry
+    from domain import events as ev
+    from domain.commands import Command, ReviewCommand
+    from domain.errors import CommandRejected
+    from domain.notifications import notifications_for
+    from domain.procedure import FIVE_STEPS, Step
+    from domain.review import ReviewState, Wakeup, decide, evolve, next_wakeup, start
+    from workflows import search_attributes as sa
+
+
+class ReviewInput(BaseModel):
+    spec: ev.ReviewSpec
+    resumed_state: ReviewState | None = None  # carried over by continue-as-new
+    # maintain the typed search attributes; off only on a server that cannot
+    # register custom ones (the time-skipping test server)
+    visible: bool = True
+    # the first step's deadline as the client indexed it at start, so the
+    # workflow and its search attribute agree without an upsert event
+    first_due_at: datetime | None = None
+
+
+class ReviewResult(BaseModel):
+    review_id: str
+    final_step: Step
+    version: int
+
+
+class CommandInput(BaseModel):
+    command: Annotated[ReviewCommand, Field(discriminator="kind")]
+
+
+class CommandResult(BaseModel):
+    review_id: str
+    step: Step
+    version: int
+    events: list[str]
+
+
+APPEND_OPTIONS = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10), non_retryable_error_types=["EventConflict"]),
+)
+PERSON_COMMANDS_ONLY = frozenset({"send_reminder", "pass_deadline"})
+
+
+def _rejected(err: CommandRejected) -> ApplicationError:
+    return ApplicationError(str(err), err.as_dict(), type="CommandRejected", non_retryable=True)
+
+
+@workflow.defn(name="Review")
+class ReviewWorkflow:
+    @workflow.init
+    def __init__(self, inp: ReviewInput) -> None:
+        self._state = inp.resumed_state or ReviewState()
+        self._lock = asyncio.Lock()  # one writer at a time: decide → append → evolve
+        self._visible = inp.visible
+
+    # ---- the procedure -----------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: ReviewInput) -> ReviewResult:
+        if inp.resumed_state is None:
+            await self._record(start(inp.spec, workflow.now(), first_due_at=inp.first_due_at), causation="start")
+        for step in FIVE_STEPS:  # investigate → solicit opinions → review → notify → rectify
+            await self._until_done(step)
+            if self._state.finished:
+                break
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return ReviewResult(review_id=inp.spec.review_id, final_step=self._state.step, version=self._state.version)
+
+    async def _until_done(self, step: Step) -> None:
+        """Wait while the review is at ``step``: one timer at a time, first to the
+        reminder, then to the deadline; an overdue step keeps waiting."""
+        while self._state.step is step:
+            if workflow.info().is_continue_as_new_suggested() and workflow.all_handlers_finished():
+                workflow.continue_as_new(ReviewInput(spec=self._state.spec, resumed_state=self._state, visible=self._visible))
+            wake = next_wakeup(self._state)
+            changed = self._watch(step, wake)
+            if wake is None:
+                await workflow.wait_condition(changed)
+                continue
+            delay = (wake.at - workflow.now()).total_seconds()
+            if delay > 0:
+                try:
+                    await workflow.wait_condition(changed, timeout=delay, timeout_summary=f"{step.value}:{wake.command.kind}")
+                    continue
+                except asyncio.TimeoutError:
+                    pass
+            async with self._lock:
+                if next_wakeup(self._state) == wake:  # nobody moved the review meanwhile
+                    events = decide(self._state, wake.command, workflow.now())
+                    await self._record(events, causation=f"timer:{step.value}:{wake.command.kind}:{self._state.version}")
+
+    def _watch(self, step: Step, wake: Wakeup | None):
+        """True once the step ended or its timer target moved (deadline extended,
+        reminder sent): the only reasons to cancel the running timer."""
+        return lambda: self._state.step is not step or next_wakeup(self._state) != wake
+
+    # ---- commands from people ------------------------------------------------
+
+    @workflow.update(name="command")
+    async def command(self, inp: CommandInput) -> CommandResult:
+        await workflow.wait_condition(lambda: self._state.spec is not None)  # arrived with the start
+        async with self._lock:
+            try:
+                events = decide(self._state, inp.command, workflow.now())
+            except CommandRejected as err:  # the state moved between validation and now
+                raise _rejected(err) from None
+            info = workflow.current_update_info()
+            await self._record(events, causation=f"update:{info.id}" if info else None)
+        return CommandResult(review_id=self._state.spec.review_id, step=self._state.step, version=self._state.version, events=[e.event_type for e in events])
+
+    @command.validator
+    def _validate(self, inp: CommandInput) -> None:
+        if inp.command.kind in PERSON_COMMANDS_ONLY:
+            raise _rejected(CommandRejected("kind", f"{inp.command.kind} is issued by the review's clock, not by a person"))
+        if self._state.spec is None:
+            return  # the review's opening events are being recorded; the handler decides once they are
+        try:
+            decide(self._state, inp.command, workflow.now())
+        except CommandRejected as err:
+            raise _rejected(err) from None
+
+    @workflow.query(name="state")
+    def state(self) -> ReviewState:
+        return self._state
+
+    # ---- the one write path ----------------------------------------------------
+
+    async def _record(self, events: list[ev.DomainEvent], causation: str | None) -> None:
+        """Append one command's events (and the messages they cause) in one local
+        activity, then fold what the log stored — on a retry after a crash the
+        log's copy wins, so workflow state and log can never drift."""
+        review_id = (self._state.spec or events[0].spec).review_id  # type: ignore[attr-defined]
+        records = ev.to_records(review_id, self._state.version, events, causation)
+        outbox, preview = [], self._state
+        for e in events:
+            preview = evolve(preview, e)
+            outbox += [OutboxEntry(version=preview.version, notification=n) for n in notifications_for(preview, e)]
+        result: AppendResult = await workflow.execute_local_activity(
+            APPEND_EVENTS, AppendInput(stream_id=review_id, expected_version=self._state.version, records=records, outbox=outbox), result_type=AppendResult, **APPEND_OPTIONS
+        )
+        before = self._state
+        for r in result.records:
+            self._state = evolve(self._state, ev.from_record(r))
+        workflow.logger.info("recorded %s", ",".join(r.event_type for r in result.records), extra={"review_id": review_id, "step": str(self._state.step), "version": self._state.version})
+        if self._visible:
+            self._upsert_search_attributes(before)
+
+    def _upsert_search_attributes(self, before: ReviewState) -> None:
+        s = self._state
+        updates = []
+        if s.step != before.step:
+            updates.append(sa.STEP.value_set(s.step.value))
+        if s.spec.reviewer_id != (before.spec.reviewer_id if before.spec else None):
+            updates.append(sa.REVIEWER.value_set(s.spec.reviewer_id))
+        due, was_due = s.current_due(), before.current_due()
+        if due is not None and (was_due is None or sa.deadline_value(due) != sa.deadline_value(was_due)):
+            updates.append(sa.DEADLINE.value_set(sa.deadline_value(due)))
+        if s.is_overdue() != before.is_overdue():
+            updates.append(sa.OVERDUE.value_set(s.is_overdue()))
+        if before.spec is None:  # first run: the client set these at start; keep only what differs
+            current = workflow.info().typed_search_attributes
+            updates = [u for u in updates if current.get(u.key) != u.value]
+            for key, value in ((sa.CAMPAIGN, s.spec.campaign_id), (sa.SUBJECT_UNIT, s.spec.subject.unit_id), (sa.TIER, s.spec.tier), (sa.OVERDUE, False)):
+                if current.get(key) != value:
+                    updates.append(key.value_set(value))
+        if updates and not s.finished:
+            workflow.upsert_search_attributes(updates)
+        elif updates and s.step is Step.CANCELLED:
+            workflow.upsert_search_attributes([u for u in updates if u.key == sa.STEP])
