@@ -1,0 +1,205 @@
+"""The service commands: ``serve`` (the embedded default or a worker against a
+cluster), ``status``, ``demo`` and ``outbox``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Optional
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy import select
+
+from cli.common import err, log_engine, out, run, settings
+from config.settings import Settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(status)
+    app.command()(demo)
+    app.command()(outbox)
+
+
+def serve() -> None:
+    """Run Pingyi: with no TEMPORAL_ADDRESS, start the embedded Temporal dev
+    server (SQLite under the data directory), migrate the database, load the
+    example organization, and run the worker until Ctrl-C / SIGTERM."""
+    s = settings()
+    from config.logging import configure_logging
+
+    configure_logging(s.effective_log_format, s.log_level)
+    try:
+        asyncio.run(_serve(s))
+    except RuntimeError as e:
+        err.print(f"[red]cannot start:[/red] {e}")
+        raise typer.Exit(1) from None
+
+
+async def _serve(s: Settings) -> None:
+    from directory.service import load_example
+    from service.devserver import start_dev_server
+    from service.temporal import connect, register_search_attributes
+    from storage.migrate import upgrade
+    from worker import build_worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    server = None
+    if s.embedded:
+        out.print(f"starting the embedded Temporal server (data in {s.data_dir.resolve()}) …")
+        server = await start_dev_server(s)
+    try:
+        client = await _connect_with_retry(s, connect)
+        await register_search_attributes(client, s.temporal_namespace)
+        engine = log_engine()
+        upgrade(engine)
+        load_example(engine)
+        worker = build_worker(client, engine, s.task_queue)
+        ui = server.ui_url if server else "(your cluster's Web UI)"
+        out.print(
+            Panel.fit(
+                f"Pingyi is running.\n"
+                f"  Temporal:   {s.address} (namespace {s.temporal_namespace})\n"
+                f"  Web UI:     {ui}\n"
+                f"  Event log:  {s.db_url}\n\n"
+                "Next, in another terminal:\n"
+                "  .venv/bin/reviewctl status\n"
+                "  .venv/bin/reviewctl demo                 # one review through all five steps\n"
+                "  .venv/bin/reviewctl review list\n"
+                "  .venv/bin/reviewctl directory plan       # who reviews whom in the example organization\n"
+                "  .venv/bin/reviewctl audit verify\n"
+                "Stop with Ctrl-C; running again keeps every review and its timers.",
+                title="评议 Pingyi",
+            )
+        )
+        async with worker:
+            await stop.wait()
+        engine.dispose()
+    finally:
+        if server:
+            server.stop()
+    out.print("stopped.")
+
+
+async def _connect_with_retry(s: Settings, connect, attempts: int = 60):
+    for i in range(attempts):
+        try:
+            return await connect(s)
+        except RuntimeError:
+            if i == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
+
+
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Exit 0 once the Temporal server and a worker are ready; otherwise say what is not."""
+    s = settings()
+    checks = run(_status(s))
+    if as_json:
+        out.print_json(json.dumps(checks))
+    else:
+        t = Table("component", "ready", "detail")
+        for name, (ok, detail) in checks.items():
+            t.add_row(name, "[green]yes[/green]" if ok else "[red]no[/red]", detail)
+        out.print(t)
+    if not all(ok for ok, _ in checks.values()):
+        raise typer.Exit(1)
+
+
+async def _status(s: Settings) -> dict[str, tuple[bool, str]]:
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    from service.temporal import connect
+
+    checks: dict[str, tuple[bool, str]] = {}
+    try:
+        client = await asyncio.wait_for(connect(s), 5)
+    except (RuntimeError, asyncio.TimeoutError) as e:
+        checks["temporal server"] = (False, f"not reachable at {s.address}: {e}")
+        checks["worker"] = (False, "no server to ask")
+        return checks
+    checks["temporal server"] = (True, f"{s.address}, namespace {s.temporal_namespace}")
+    now = datetime.now(timezone.utc)
+    fresh = []
+    for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+        resp = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(namespace=s.temporal_namespace, task_queue=TaskQueue(name=s.task_queue), task_queue_type=kind)
+        )
+        fresh.append([p for p in resp.pollers if now - p.last_access_time.ToDatetime(timezone.utc) < timedelta(minutes=1)])
+    ok = all(fresh)
+    checks["worker"] = (ok, f"{len(fresh[0])} polling task queue {s.task_queue}" if ok else f"nobody polls task queue {s.task_queue}")
+    return checks
+
+
+def demo(as_json: Annotated[bool, typer.Option("--json", help='print {"review_id", "final_step", "history_events"}')] = False) -> None:
+    """Start one review of a small example subject and drive it through all five
+    steps with simulated actors, using the same commands a person sends."""
+    s = settings()
+    result = run(_demo(s, progress=not as_json))
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        out.print(Panel.fit("\n".join(f"{k}: {v}" for k, v in result.items()), title="demo review"))
+
+
+async def _demo(s: Settings, progress: bool) -> dict:
+    from directory.service import iter_assignments, load_example, review_spec_for
+    from domain.procedure import SubjectKind
+    from service.reviews import drive_on_time, history_length, new_review_id, start_review
+    from service.temporal import connect
+    from storage.migrate import upgrade
+
+    engine = log_engine()
+    upgrade(engine)
+    load_example(engine)
+    # a small example: the first basic-level branch of the example organization
+    subject = next((a for a in iter_assignments(engine, kind=SubjectKind.ORGANIZATION) if a.level == "B"), None)
+    if subject is None:
+        raise RuntimeError("the directory has no basic-level organization to review; import one with 'reviewctl directory import'")
+    spec = review_spec_for(
+        engine, subject.subject_id, review_id=new_review_id(s.default_campaign, subject.subject_id), campaign_id=s.default_campaign,
+        supervisor_ids=tuple(s.supervisor_ids), deadlines=s.step_deadlines(),
+    )
+    client = await connect(s)
+    if progress:
+        out.print(f"reviewing {subject.subject_id} ({spec.level.value}, {spec.unit_category.value}) by {spec.reviewer_id}: {spec.review_id}")
+    handle = await start_review(client, spec, s.task_queue)
+    state, sent = await drive_on_time(client, spec, date.today())
+    await handle.result()
+    return {"review_id": spec.review_id, "final_step": state.step.value, "history_events": await history_length(client, spec.review_id), "commands": len(sent), "log_events": state.version}
+
+
+def outbox(
+    recipient: Annotated[Optional[str], typer.Option(help="only messages to this person")] = None,
+    review: Annotated[Optional[str], typer.Option(help="only messages of this review")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The messages the embedded notifier wrote: task prompts, reminders, escalations."""
+    settings()
+    from storage.schema import outbox as outbox_t
+
+    q = select(outbox_t).order_by(outbox_t.c.id.desc()).limit(limit)
+    if recipient:
+        q = q.where(outbox_t.c.recipient_id == recipient)
+    if review:
+        q = q.where(outbox_t.c.stream_id == review)
+    with log_engine().connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+    if as_json:
+        print(json.dumps(rows, default=str, ensure_ascii=False))
+        return
+    t = Table("id", "review", "to", "kind", "subject", "created")
+    for r in rows:
+        t.add_row(str(r["id"]), r["stream_id"], r["recipient_id"], r["kind"], r["subject"], f"{r['created_at']:%Y-%m-%d %H:%M}")
+    out.print(t)
