@@ -20,6 +20,7 @@ from config.settings import Settings
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+    app.command()(setup)
     app.command()(status)
     app.command()(demo)
     app.command()(outbox)
@@ -41,10 +42,8 @@ def serve() -> None:
 
 
 async def _serve(s: Settings) -> None:
-    from directory.service import load_example
     from service.devserver import start_dev_server
-    from service.temporal import connect, register_search_attributes
-    from storage.migrate import upgrade
+    from service.temporal import connect
     from worker import build_worker
 
     stop = asyncio.Event()
@@ -58,10 +57,7 @@ async def _serve(s: Settings) -> None:
         server = await start_dev_server(s)
     try:
         client = await _connect_with_retry(s, connect)
-        await register_search_attributes(client, s.temporal_namespace)
-        engine = log_engine()
-        upgrade(engine)
-        load_example(engine)
+        engine = await _prepare(s, client)
         worker = build_worker(client, engine, s.task_queue)
         ui = server.ui_url if server else "(your cluster's Web UI)"
         out.print(
@@ -87,6 +83,34 @@ async def _serve(s: Settings) -> None:
         if server:
             server.stop()
     out.print("stopped.")
+
+
+async def _prepare(s: Settings, client):
+    """What must hold before a worker runs: search attributes registered, the
+    database migrated, the example organization loaded (each a no-op when done)."""
+    from directory.service import load_example
+    from service.temporal import register_search_attributes
+    from storage.migrate import upgrade
+
+    await register_search_attributes(client, s.temporal_namespace)
+    engine = log_engine()
+    upgrade(engine)
+    load_example(engine)
+    return engine
+
+
+def setup() -> None:
+    """Prepare a cluster deployment once (docker-compose's pingyi-setup): register
+    the search attributes, migrate the database, load the example organization."""
+    s = settings()
+    from service.temporal import connect
+
+    async def _go():
+        engine = await _prepare(s, await _connect_with_retry(s, connect))
+        engine.dispose()
+
+    run(_go())
+    out.print(f"ready: {s.address} namespace {s.temporal_namespace}; database migrated")
 
 
 async def _connect_with_retry(s: Settings, connect, attempts: int = 60):
@@ -176,7 +200,7 @@ async def _demo(s: Settings, progress: bool) -> dict:
     handle = await start_review(client, spec, s.task_queue)
     state, sent = await drive_on_time(client, spec, date.today())
     await handle.result()
-    return {"review_id": spec.review_id, "final_step": state.step.value, "history_events": await history_length(client, spec.review_id), "commands": len(sent), "log_events": state.version}
+    return {"review_id": spec.review_id, "final_step": state.step.value, "subject_id": spec.subject.subject_id, "history_events": await history_length(client, spec.review_id), "commands": len(sent), "log_events": state.version}
 
 
 def outbox(

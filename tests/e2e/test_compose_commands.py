@@ -1,0 +1,90 @@
+"""docker-compose.yml cannot run here (no Docker engine), so everything it runs
+is run without Docker: its Pingyi services' commands, with their environment,
+against a real Temporal server and the real PostgreSQL — only the host names
+point at this machine instead of the compose network."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import BIN, REPO, free_port, wait_until
+
+from config.settings import Settings
+from service.devserver import start_dev_server
+from service.reviews import drive_on_time, start_review
+from service.temporal import connect
+
+pytestmark = pytest.mark.e2e
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def test_compose_file_is_consistent():
+    services = COMPOSE["services"]
+    assert {"postgresql", "temporal", "temporal-ui", "pingyi-setup", "pingyi-worker"} <= set(services)
+    dockerfile = (REPO / "Dockerfile").read_text()
+    for name in ("pingyi-setup", "pingyi-worker"):
+        command = services[name]["command"]
+        assert (BIN / command[0]).exists(), f"{name} runs {command[0]!r}, which the project does not install"
+        env = services[name]["environment"]
+        assert env["TEMPORAL_ADDRESS"].split(":")[0] == "temporal"
+        assert "@postgresql:5432/" in env["PINGYI_DATABASE_URL"]
+    for package in ("domain", "workflows", "activities", "storage", "directory", "service", "config", "cli", "migrations"):
+        assert f"COPY {package} {package}" in dockerfile, f"the image lacks {package}/"
+    assert services["pingyi-worker"]["depends_on"]["pingyi-setup"]["condition"] == "service_completed_successfully"
+
+
+def compose_env(service: str, temporal_address: str, database_url: str, task_queue: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "PINGYI_"))}
+    for key, value in COMPOSE["services"][service]["environment"].items():
+        env[key] = str(value)
+    env.update(TEMPORAL_ADDRESS=temporal_address, PINGYI_DATABASE_URL=database_url, PINGYI_TASK_QUEUE=task_queue, PINGYI_SIGNING_KEY="compose-test-signing-key")
+    return env
+
+
+async def test_compose_services_run_without_docker(tmp_path: Path, pg_url: str):
+    settings = Settings(data_dir=tmp_path / "temporal", dev_server_port=free_port(), dev_ui_port=free_port())
+    server = await start_dev_server(settings)
+    workers: list[subprocess.Popen] = []
+    try:
+        address = server.address
+        queue = f"compose-{settings.dev_server_port}"
+        setup_cmd = COMPOSE["services"]["pingyi-setup"]["command"]
+        done = subprocess.run([str(BIN / setup_cmd[0]), *setup_cmd[1:]], env=compose_env("pingyi-setup", address, pg_url, queue), cwd=tmp_path, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stdout + done.stderr
+        worker_cmd = COMPOSE["services"]["pingyi-worker"]["command"]
+        for i in range(COMPOSE["services"]["pingyi-worker"]["deploy"]["replicas"]):
+            log = open(tmp_path / f"worker{i}.log", "wb")
+            workers.append(subprocess.Popen([str(BIN / worker_cmd[0]), *worker_cmd[1:]], env=compose_env("pingyi-worker", address, pg_url, queue), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT))
+
+        client = await connect(Settings(temporal_address=address))
+        from directory.service import iter_assignments, review_spec_for
+        from storage.db import make_engine
+
+        engine = make_engine(pg_url)
+        subject = next(a for a in iter_assignments(engine) if a.level == "B")
+        specs = [review_spec_for(engine, subject.subject_id, review_id=f"rv-compose-{i}-{queue}", campaign_id="compose", supervisor_ids=("office",), deadlines=settings.step_deadlines()) for i in range(4)]
+        for spec in specs:
+            await start_review(client, spec, queue)
+        finals = await asyncio.gather(*(drive_on_time(client, spec, date.today()) for spec in specs))
+        assert [state.step.value for state, _ in finals] == ["closed"] * len(specs)
+        from storage.eventlog import EventStore
+
+        store = EventStore(engine)
+        for spec, (state, _) in zip(specs, finals):
+            assert [r.version for r in store.read_stream(spec.review_id)] == list(range(1, state.version + 1))
+        engine.dispose()
+        wait_until(lambda: all(w.poll() is None for w in workers), 1, "workers to stay up")
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.wait(30)
+        server.stop()
+    for w in workers:
+        assert w.returncode == 0, (tmp_path / "worker0.log").read_text()[-2000:]
