@@ -82,6 +82,28 @@ def report_back(spec: ReviewSpec, measure_ids: list[str]) -> c.ReportBack:
     )
 
 
+def on_time_commands(spec: ReviewSpec, today: date) -> list[c.Command]:
+    """The nine commands above, computed up front: the review numbers problems
+    P1… in the order the review names them and measures M1… in plan order, so
+    the actors need not ask the review for its state between commands."""
+    r = spec.reviewer_id
+    submitted = review(spec)
+    problem_ids = [f"P{i + 1}" for i in range(sum(len(p.problems) for p in submitted.points))]
+    proposed = plan(spec, problem_ids, today)
+    measure_ids = [f"M{i + 1}" for i in range(len(proposed.measures))]
+    return [
+        findings(spec),
+        c.CloseInvestigation(actor_id=r),
+        c.CloseOpinionSolicitation(actor_id=r),
+        submitted,
+        c.ConfirmCirculation(actor_id=r, scope="本单位全体党员", means="支部党员大会通报"),
+        proposed,
+        c.AcceptRectificationPlan(actor_id=r),
+        report_back(spec, measure_ids),
+        c.EvaluateReportBack(actor_id=r, outcome="satisfactory", comments="整改到位"),
+    ]
+
+
 def next_command(state: ReviewState, today: date) -> c.Command | None:
     """What the simulated actors do next in an on-time review, read off the
     review's state (the nine commands above, in order); None once it is closed."""

@@ -19,7 +19,8 @@ from domain.events import ReviewSpec
 from domain.procedure import Step
 from domain.review import ReviewState
 from workflows import search_attributes as sa
-from workflows.review import CommandInput, CommandResult, ReviewInput, ReviewWorkflow
+from workflows.messages import CommandInput, CommandResult, ReviewInput
+from workflows.review import ReviewWorkflow
 
 
 def new_review_id(campaign_id: str, subject_id: str) -> str:
@@ -83,19 +84,15 @@ async def get_state(client: Client, review_id: str, *, wait_started: bool = True
 
 async def drive_on_time(client: Client, spec: ReviewSpec, today) -> tuple[ReviewState, list[Command]]:
     """Play every actor of an on-time review until it closes (the demo, the
-    benchmark, the tests). The opening command needs no state, so it goes
-    straight after the start (the update waits for the review to open); a
-    query during the opening workflow task would cost the history a task."""
-    from service.demo import findings, next_command
+    benchmark, the tests): the nine commands go one after another, each as soon
+    as the previous one is accepted, and the state is read once at the end (a
+    query while a workflow task is open costs the history an extra task)."""
+    from service.demo import on_time_commands
 
-    sent: list[Command] = [findings(spec)]
-    await send(client, spec.review_id, sent[0])
-    state = await get_state(client, spec.review_id)
-    while (cmd := next_command(state, today)) is not None:
+    commands = on_time_commands(spec, today)
+    for cmd in commands:
         await send(client, spec.review_id, cmd)
-        sent.append(cmd)
-        state = await get_state(client, spec.review_id)
-    return state, sent
+    return await get_state(client, spec.review_id), commands
 
 
 async def history_length(client: Client, review_id: str) -> int:

@@ -11,10 +11,8 @@ events the log stored.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
-from typing import Annotated
+from datetime import timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -22,40 +20,12 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult, OutboxEntry
     from domain import events as ev
-    from domain.commands import Command, ReviewCommand
     from domain.errors import CommandRejected
     from domain.notifications import notifications_for
     from domain.procedure import FIVE_STEPS, Step
     from domain.review import ReviewState, Wakeup, decide, evolve, next_wakeup, start
     from workflows import search_attributes as sa
-
-
-class ReviewInput(BaseModel):
-    spec: ev.ReviewSpec
-    resumed_state: ReviewState | None = None  # carried over by continue-as-new
-    # maintain the typed search attributes; off only on a server that cannot
-    # register custom ones (the time-skipping test server)
-    visible: bool = True
-    # the first step's deadline as the client indexed it at start, so the
-    # workflow and its search attribute agree without an upsert event
-    first_due_at: datetime | None = None
-
-
-class ReviewResult(BaseModel):
-    review_id: str
-    final_step: Step
-    version: int
-
-
-class CommandInput(BaseModel):
-    command: Annotated[ReviewCommand, Field(discriminator="kind")]
-
-
-class CommandResult(BaseModel):
-    review_id: str
-    step: Step
-    version: int
-    events: list[str]
+    from workflows.messages import CommandInput, CommandResult, ReviewInput, ReviewResult
 
 
 APPEND_OPTIONS = dict(

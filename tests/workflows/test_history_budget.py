@@ -6,45 +6,17 @@ nothing else."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
+from bench.bare_review import BareReview
 from conftest import running_worker
 from specs import branch_spec
-from temporalio import workflow
 from temporalio.worker import Worker
 
 from domain.procedure import Step
 from service.reviews import drive_on_time, history_length, start_review
-from workflows.review import CommandInput
-
-STEP_ENDING = frozenset({"close_investigation", "close_opinion_solicitation", "submit_review", "confirm_circulation", "evaluate_report_back"})
-
-
-@workflow.defn(name="BareReview", sandboxed=False)
-class BareReview:
-    """Same updates, same one-timer-per-step, no work."""
-
-    def __init__(self) -> None:
-        self.steps_done = 0
-
-    @workflow.run
-    async def run(self) -> None:
-        for i in range(5):
-            try:
-                await workflow.wait_condition(lambda: self.steps_done > i, timeout=timedelta(days=4))
-            except asyncio.TimeoutError:
-                pass
-
-    @workflow.update(name="command")
-    async def command(self, inp: CommandInput) -> None:
-        if inp.command.kind in STEP_ENDING:
-            self.steps_done += 1
-
-    @command.validator
-    def _validate(self, inp: CommandInput) -> None:
-        pass
+from workflows.messages import CommandInput
 
 
 async def test_on_time_review_history_budget(dev_env, log_engine, task_queue):

@@ -1,0 +1,37 @@
+"""The yardstick for the history budget and the throughput benchmark: a
+workflow that receives the same updates as a review and sets the same
+one-timer-per-step, but does nothing else (no event log, no search attributes)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+
+from workflows.messages import CommandInput
+
+STEP_ENDING = frozenset({"close_investigation", "close_opinion_solicitation", "submit_review", "confirm_circulation", "evaluate_report_back"})
+
+
+@workflow.defn(name="BareReview", sandboxed=False)
+class BareReview:
+    def __init__(self) -> None:
+        self.steps_done = 0
+
+    @workflow.run
+    async def run(self) -> None:
+        for i in range(5):
+            try:
+                await workflow.wait_condition(lambda: self.steps_done > i, timeout=timedelta(days=4))
+            except asyncio.TimeoutError:
+                pass
+
+    @workflow.update(name="command")
+    async def command(self, inp: CommandInput) -> None:
+        if inp.command.kind in STEP_ENDING:
+            self.steps_done += 1
+
+    @command.validator
+    def _validate(self, inp: CommandInput) -> None:
+        pass

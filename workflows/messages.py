@@ -1,0 +1,43 @@
+"""What goes in and out of the review workflow: its input, its result, and the
+command update's payloads. A module of its own so the workflow sandbox passes
+it through instead of rebuilding these pydantic classes for every review."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from domain import events as ev
+from domain.commands import ReviewCommand
+from domain.procedure import Step
+from domain.review import ReviewState
+
+
+class ReviewInput(BaseModel):
+    spec: ev.ReviewSpec
+    resumed_state: ReviewState | None = None  # carried over by continue-as-new
+    # maintain the typed search attributes; off only on a server that cannot
+    # register custom ones (the time-skipping test server)
+    visible: bool = True
+    # the first step's deadline as the client indexed it at start, so the
+    # workflow and its search attribute agree without an upsert event
+    first_due_at: datetime | None = None
+
+
+class ReviewResult(BaseModel):
+    review_id: str
+    final_step: Step
+    version: int
+
+
+class CommandInput(BaseModel):
+    command: Annotated[ReviewCommand, Field(discriminator="kind")]
+
+
+class CommandResult(BaseModel):
+    review_id: str
+    step: Step
+    version: int
+    events: list[str]
