@@ -17,10 +17,12 @@ from temporalio.worker import Worker
 from activities.eventlog import EventLogActivities
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
+from service.checkpointer import sign_checkpoints
 from service.temporal import connect
 from storage.db import make_engine
 from storage.eventlog import EventStore
 from storage.migrate import upgrade
+from storage.signing import signer_from_settings
 from workflows.review import ReviewWorkflow
 
 log = structlog.get_logger("pingyi.worker")
@@ -47,7 +49,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     worker = build_worker(client, engine, settings.task_queue)
     log.info("worker_started", task_queue=settings.task_queue, address=settings.address, namespace=settings.temporal_namespace)
     async with worker:
-        await stop.wait()
+        await sign_checkpoints(engine, signer_from_settings(), settings.checkpoint_every_seconds, stop)
     engine.dispose()
     log.info("worker_stopped")
 

@@ -24,7 +24,7 @@ from bench.bare_review import BareReview
 from config.settings import Settings
 from directory.service import iter_assignments, load_example, review_spec_for
 from service.devserver import start_dev_server
-from service.reviews import drive_on_time, history_length, start_review
+from service.reviews import drive_on_time, history_length, start_review, wait_opened
 from service.temporal import connect, register_search_attributes
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -76,6 +76,7 @@ async def run(n: int) -> dict:
 
             async def bare(sent):
                 h = await client.start_workflow(BareReview.run, id=f"bare-{uuid.uuid4()}", task_queue=bare_queue)
+                await wait_opened(h)
                 for cmd in sent:
                     await h.execute_update("command", CommandInput(command=cmd))
                 await h.result()

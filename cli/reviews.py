@@ -130,16 +130,44 @@ async def _validate(fields: dict):
 
 
 @app.command()
-def template(kind: str) -> None:
-    """Print the JSON fields of a command kind, to fill in and pass with --file."""
+def template(
+    kind: str,
+    review: Annotated[Optional[str], typer.Option(help="fill the fields in for this review (its rubric points, problems, measures)")] = None,
+) -> None:
+    """Print the JSON fields of a command kind, to edit and pass with --file.
+    With --review, a filled-in example for that review; otherwise the schema."""
     if kind not in HUMAN_COMMANDS:
         raise typer.BadParameter(f"unknown kind {kind!r}; one of: {', '.join(HUMAN_COMMANDS)}")
-    schema = HUMAN_COMMANDS[kind].model_json_schema()
-    for k in ("kind", "actor_id", "reason"):
-        schema.get("properties", {}).pop(k, None)
-        if k in schema.get("required", []):
-            schema["required"].remove(k)
-    out.print_json(json.dumps(schema, ensure_ascii=False))
+    envelope = {"kind", "actor_id", "reason"}
+    if review is None:
+        schema = HUMAN_COMMANDS[kind].model_json_schema()
+        for k in envelope:
+            schema.get("properties", {}).pop(k, None)
+            if k in schema.get("required", []):
+                schema["required"].remove(k)
+        out.print_json(json.dumps(schema, ensure_ascii=False))
+        return
+    s = settings()
+    from service import demo
+    from service.reviews import get_state
+    from service.temporal import connect
+
+    async def _go() -> ReviewState:
+        return await get_state(await connect(s), review, wait_started=False)
+
+    state = run(_go())
+    if state.spec is None:
+        raise typer.BadParameter(f"review {review!r} has not started")
+    examples = {
+        "record_findings": lambda: demo.findings(state.spec),
+        "record_opinions": lambda: demo.opinions(state.spec),
+        "submit_review": lambda: demo.review(state.spec),
+        "submit_rectification_plan": lambda: demo.plan(state.spec, [p.problem_id for p in state.problems], date.today()),
+        "report_back": lambda: demo.report_back(state.spec, [m.measure_id for m in state.measures]),
+    }
+    if kind not in examples:
+        raise typer.BadParameter(f"{kind} takes no fields beyond --actor and --reason")
+    print(json.dumps(examples[kind]().model_dump(mode="json", exclude=envelope), ensure_ascii=False, indent=2))
 
 
 @app.command()

@@ -42,8 +42,10 @@ def serve() -> None:
 
 
 async def _serve(s: Settings) -> None:
+    from service.checkpointer import sign_checkpoints
     from service.devserver import start_dev_server
     from service.temporal import connect
+    from storage.signing import signer_from_settings
     from worker import build_worker
 
     stop = asyncio.Event()
@@ -77,7 +79,7 @@ async def _serve(s: Settings) -> None:
             )
         )
         async with worker:
-            await stop.wait()
+            await sign_checkpoints(engine, signer_from_settings(), s.checkpoint_every_seconds, stop)
         engine.dispose()
     finally:
         if server:

@@ -21,6 +21,7 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),  # review_id / step passed as `extra` by the workflow logger
     ]
     renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if fmt == "json" else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     structlog.configure(

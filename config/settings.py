@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     reminder_lead_hours: float = 24
 
     signing_key: str = DEV_SIGNING_KEY
+    checkpoint_every_seconds: float = Field(default=60, gt=0, description="how often a running worker signs a checkpoint of the event log")
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
 

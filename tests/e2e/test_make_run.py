@@ -13,6 +13,13 @@ from helpers import REPO, free_port, port_open, reviewctl, reviewctl_json, stop_
 pytestmark = pytest.mark.e2e
 
 
+def readme_block(after: str) -> list[str]:
+    """The shell lines of the first code block after the paragraph starting ``after``."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text[text.index(after):].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
 def start_service(env: dict, log_path) -> subprocess.Popen:
     log = open(log_path, "ab")
     return subprocess.Popen(["make", "run"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -38,6 +45,13 @@ def test_make_run_demo_stop_start_keeps_everything(tmp_path):
         waiting = f"rv-e2e-wait-{port}"
         reviewctl("review", "start", "--subject", demo["subject_id"], "--review-id", waiting, "--days", "investigate=0.0005", env=env)
         assert reviewctl_json("review", "show", waiting, env=env)["step"] == "investigate"
+        # the README's commands, exactly as written there, from a scratch folder
+        (tmp_path / ".venv").symlink_to(REPO / ".venv")
+        for line in readme_block("With `make run` running") + readme_block("Walking one review by hand"):
+            done = subprocess.run(line, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, f"README command failed: {line}\n{done.stdout}\n{done.stderr}"
+        by_hand = reviewctl_json("review", "show", "rv-by-hand", env=env)
+        assert by_hand["step"] == "solicit_opinions" and len(by_hand["findings"]) == len(by_hand["spec"]["rubric_points"])
     finally:
         stop_group(service)
     assert not port_open(port), "the embedded Temporal server kept running after Ctrl-C"

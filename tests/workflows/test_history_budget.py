@@ -15,7 +15,7 @@ from specs import branch_spec
 from temporalio.worker import Worker
 
 from domain.procedure import Step
-from service.reviews import drive_on_time, history_length, start_review
+from service.reviews import drive_on_time, history_length, start_review, wait_opened
 from workflows.messages import CommandInput
 
 
@@ -31,6 +31,7 @@ async def test_on_time_review_history_budget(dev_env, log_engine, task_queue):
     bare_queue = f"bare-{uuid.uuid4()}"
     async with Worker(client, task_queue=bare_queue, workflows=[BareReview]):
         bare = await client.start_workflow(BareReview.run, id=f"bare-{uuid.uuid4()}", task_queue=bare_queue)
+        await wait_opened(bare)
         for cmd in sent:
             await bare.execute_update("command", CommandInput(command=cmd))
         await bare.result()
