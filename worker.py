@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from activities.eventlog import EventLogActivities
 from config.logging import configure_logging
+from directory.service import load_rubrics
 from config.settings import Settings, get_settings
 from service.checkpointer import sign_checkpoints
 from service.temporal import connect
@@ -45,6 +46,7 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     engine = make_engine(settings.db_url)
     upgrade(engine)
+    load_rubrics(engine)  # rubric versions an administrator registered, for the reviews that use them
     client = await connect(settings)
     worker = build_worker(client, engine, settings.task_queue)
     log.info("worker_started", task_queue=settings.task_queue, address=settings.address, namespace=settings.temporal_namespace)

@@ -90,7 +90,7 @@ async def _serve(s: Settings) -> None:
 async def _prepare(s: Settings, client):
     """What must hold before a worker runs: search attributes registered, the
     database migrated, the example organization loaded (each a no-op when done)."""
-    from directory.service import load_example
+    from directory.service import load_example, load_rubrics
     from service.temporal import register_search_attributes
     from storage.migrate import upgrade
 
@@ -98,6 +98,7 @@ async def _prepare(s: Settings, client):
     engine = log_engine()
     upgrade(engine)
     load_example(engine)
+    load_rubrics(engine)
     return engine
 
 

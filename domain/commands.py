@@ -153,48 +153,26 @@ class PassDeadline(Command):
     step: Step
 
 
-ReviewCommand = Annotated[
-    Union[
-        RecordFindings,
-        CloseInvestigation,
-        RecordOpinions,
-        CloseOpinionSolicitation,
-        SubmitReview,
-        ConfirmCirculation,
-        AcceptRectificationPlan,
-        ReturnRectificationPlan,
-        EvaluateReportBack,
-        SubmitRectificationPlan,
-        ReportProgress,
-        ReportBack,
-        ReassignReviewer,
-        AddCoReviewer,
-        ExtendDeadline,
-        CancelReview,
-        SendReminder,
-        PassDeadline,
-    ],
-    Field(discriminator="kind"),
-]
+HUMAN_COMMAND_TYPES: tuple[type[Command], ...] = (
+    RecordFindings,
+    CloseInvestigation,
+    RecordOpinions,
+    CloseOpinionSolicitation,
+    SubmitReview,
+    ConfirmCirculation,
+    AcceptRectificationPlan,
+    ReturnRectificationPlan,
+    EvaluateReportBack,
+    SubmitRectificationPlan,
+    ReportProgress,
+    ReportBack,
+    ReassignReviewer,
+    AddCoReviewer,
+    ExtendDeadline,
+    CancelReview,
+)
+TIME_COMMAND_TYPES: tuple[type[Command], ...] = (SendReminder, PassDeadline)
 
-HUMAN_COMMANDS: dict[str, type[Command]] = {
-    c.model_fields["kind"].default: c
-    for c in (
-        RecordFindings,
-        CloseInvestigation,
-        RecordOpinions,
-        CloseOpinionSolicitation,
-        SubmitReview,
-        ConfirmCirculation,
-        AcceptRectificationPlan,
-        ReturnRectificationPlan,
-        EvaluateReportBack,
-        SubmitRectificationPlan,
-        ReportProgress,
-        ReportBack,
-        ReassignReviewer,
-        AddCoReviewer,
-        ExtendDeadline,
-        CancelReview,
-    )
-}
+ReviewCommand = Annotated[Union[HUMAN_COMMAND_TYPES + TIME_COMMAND_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]
+
+HUMAN_COMMANDS: dict[str, type[Command]] = {c.model_fields["kind"].default: c for c in HUMAN_COMMAND_TYPES}

@@ -52,7 +52,11 @@ class ReviewWorkflow:
     @workflow.run
     async def run(self, inp: ReviewInput) -> ReviewResult:
         if inp.resumed_state is None:
-            await self._record(start(inp.spec, workflow.now(), first_due_at=inp.first_due_at), causation="start")
+            try:
+                opening = start(inp.spec, workflow.now(), first_due_at=inp.first_due_at)
+            except CommandRejected as err:  # a spec the client should have refused: fail, never retry
+                raise _rejected(err) from None
+            await self._record(opening, causation="start")
         for step in FIVE_STEPS:  # investigate → solicit opinions → review → notify → rectify
             await self._until_done(step)
             if self._state.finished:
