@@ -3,6 +3,9 @@ under retry through the store's (stream, version) + causation rule."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -18,6 +21,10 @@ class EventLogActivities:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
+        # SQLite has one writer at a time and makes the others poll with growing
+        # sleeps; queueing this process's appends on a lock hands the database
+        # over at once instead (PostgreSQL takes concurrent appends as they come)
+        self._write_lock = threading.Lock() if store.engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
     @activity.defn(name=APPEND_EVENTS)
     def append(self, inp: AppendInput) -> AppendResult:
@@ -29,7 +36,8 @@ class EventLogActivities:
             for o in inp.outbox
         ]
         try:
-            stored = self.store.append(inp.stream_id, inp.expected_version, inp.records, messages)
+            with self._write_lock:
+                stored = self.store.append(inp.stream_id, inp.expected_version, inp.records, messages)
         except EventConflict as err:
             bound.error("append_conflict", error=str(err))
             raise ApplicationError(str(err), type="EventConflict", non_retryable=True) from err

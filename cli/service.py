@@ -200,10 +200,9 @@ async def _demo(s: Settings, progress: bool) -> dict:
     client = await connect(s)
     if progress:
         out.print(f"reviewing {subject.subject_id} ({spec.level.value}, {spec.unit_category.value}) by {spec.reviewer_id}: {spec.review_id}")
-    handle = await start_review(client, spec, s.task_queue)
-    state, sent = await drive_on_time(client, spec, date.today())
-    await handle.result()
-    return {"review_id": spec.review_id, "final_step": state.step.value, "subject_id": spec.subject.subject_id, "history_events": await history_length(client, spec.review_id), "commands": len(sent), "log_events": state.version}
+    await start_review(client, spec, s.task_queue)
+    result, sent = await drive_on_time(client, spec, date.today())
+    return {"review_id": spec.review_id, "final_step": result.final_step.value, "subject_id": spec.subject.subject_id, "history_events": await history_length(client, spec.review_id), "commands": len(sent), "log_events": result.version}
 
 
 def outbox(

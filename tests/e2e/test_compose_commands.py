@@ -72,7 +72,7 @@ async def test_compose_services_run_without_docker(tmp_path: Path, pg_url: str):
         for spec in specs:
             await start_review(client, spec, queue)
         finals = await asyncio.gather(*(drive_on_time(client, spec, date.today()) for spec in specs))
-        assert [state.step.value for state, _ in finals] == ["closed"] * len(specs)
+        assert [result.final_step.value for result, _ in finals] == ["closed"] * len(specs)
         from storage.eventlog import EventStore
 
         store = EventStore(engine)

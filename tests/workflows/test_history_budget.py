@@ -38,6 +38,6 @@ async def test_on_time_review_history_budget(dev_env, log_engine, task_queue):
     bare_events = len((await bare.fetch_history()).events)
 
     print(f"history events: review={review_events} bare={bare_events} ratio={review_events / bare_events:.3f} commands={len(sent)}")
-    assert state.step is Step.CLOSED and len(sent) == 9
+    assert state.final_step is Step.CLOSED and len(sent) == 9
     assert review_events <= 100
     assert review_events <= 1.25 * bare_events
