@@ -174,7 +174,7 @@ def cross_check_cmd(review_id: str, as_json: JsonOpt = False, db: DbOpt = None) 
     event, command and step transition in its Temporal history."""
     from config.settings import get_settings
     from service.temporal import connect
-    from storage.crosscheck import cross_check
+    from service.crosscheck import cross_check
 
     async def run():
         client = await connect(get_settings())

@@ -21,7 +21,7 @@ from log_builders import drop_append_only_triggers, raw
 from service.demo import next_command
 from service.reviews import get_state, send, start_review
 from service.temporal import data_converter
-from storage.crosscheck import cross_check
+from service.crosscheck import cross_check
 from storage.db import make_engine
 from storage.eventlog import EventStore
 from storage.migrate import upgrade
