@@ -68,6 +68,18 @@ def chain_hash(prev_hash: str, position: int, header: str, payload_text: str) ->
     return hashlib.sha256(f"{prev_hash}:{position}\n{header}\n{payload_text}".encode()).hexdigest()
 
 
+def chain_tail(header: str, payload_text: str) -> bytes:
+    """The part of an event's hash input that does not depend on where it lands
+    (its position and predecessor): encoded once, before the writer takes the
+    log's lock, then finished by :func:`chain_hash_tail`."""
+    return f"\n{header}\n{payload_text}".encode()
+
+
+def chain_hash_tail(prev_hash: str, position: int, tail: bytes) -> str:
+    """``chain_hash(prev_hash, position, header, payload)`` from its :func:`chain_tail`."""
+    return hashlib.sha256(f"{prev_hash}:{position}".encode() + tail).hexdigest()
+
+
 def record_header(rec: EventRecord, recorded_at: datetime | str) -> str:
     """``recorded_at`` may come already in text form (one per batch)."""
     return header_text(
@@ -119,3 +131,20 @@ def raw_hash(r, position: int | None = None, prev_hash: str | None = None) -> st
     pos = r[0] if position is None else position
     prev = r[12] if prev_hash is None else prev_hash
     return hashlib.sha256(f"{prev}:{pos}\n{header}\n{r[11]}".encode()).hexdigest()
+
+
+# ---- SQLite: the hash input assembled by the database --------------------------
+
+SQLITE_HASH_INPUT = (
+    "CAST(prev_hash || ':' || position || char(10) || "
+    f"json_array({FORMAT}, stream_id, version, event_type, schema_version, occurred_at, recorded_at, actor_id, actor_role, reason, causation_id)"
+    " || char(10) || payload AS BLOB)"
+)
+"""The bytes :func:`raw_hash` hashes, built by SQLite itself from a stored row
+(on SQLite the timestamps are stored as the very text the hash covers). SQLite's
+``json_array`` and orjson both write compact JSON with UTF-8 text, so for every
+row the service wrote the two agree and the verifier only has to hash what it
+fetches: one BLOB per row instead of fourteen Python objects. It is a fast path,
+never the definition: a row whose SQL-built input does not hash to its stored
+hash is re-checked with :func:`raw_hash` before it counts as edited (and JSON is
+decodable, so two different rows cannot encode alike under either encoder)."""

@@ -20,6 +20,10 @@ from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
 
+# BIGINT on PostgreSQL; exactly INTEGER on SQLite, where only that spelling
+# makes a primary key the rowid
+POSITION = BigInteger().with_variant(Integer(), "sqlite")
+
 
 def ts_text(dt: datetime) -> str:
     """The one text form of an instant: UTC, microseconds, explicit offset."""
@@ -61,9 +65,13 @@ class UtcTimestamp(TypeDecorator):
 events = Table(
     "events",
     metadata,
-    Column("stream_id", String(200), primary_key=True),
-    Column("version", Integer, primary_key=True),
-    Column("position", BigInteger, nullable=False, unique=True),
+    Column("stream_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    # the global position is the primary key: on SQLite an INTEGER PRIMARY KEY
+    # is the rowid itself, so the table is stored in position order (appends go
+    # to the rightmost page, a verify scan reads the table front to back, and
+    # there is no separate position index to maintain)
+    Column("position", POSITION, primary_key=True, autoincrement=False),
     Column("event_type", String(100), nullable=False),
     Column("schema_version", Integer, nullable=False),
     Column("occurred_at", UtcTimestamp, nullable=False),
@@ -75,8 +83,11 @@ events = Table(
     Column("payload", Text, nullable=False),  # canonical JSON, exactly as hashed
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
 )
-Index("ix_events_type", events.c.event_type)
+# no secondary index beyond (stream_id, version): each one is another B-tree
+# page rewritten by every append, and nothing on a hot path queries by type
+# (the campaign export's scan for review.started reads the log once anyway)
 
 # the last global position handed out: bumped in the appending transaction right
 # before its inserts, so positions are gap-free and in commit order (see

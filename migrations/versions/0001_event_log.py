@@ -17,9 +17,10 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "events",
-        sa.Column("stream_id", sa.String(200), primary_key=True),
-        sa.Column("version", sa.Integer, primary_key=True),
-        sa.Column("position", sa.BigInteger, nullable=False, unique=True),
+        sa.Column("stream_id", sa.String(200), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        # INTEGER PRIMARY KEY on SQLite is the rowid: the table is kept in position order
+        sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
         sa.Column("event_type", sa.String(100), nullable=False),
         sa.Column("schema_version", sa.Integer, nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
@@ -31,6 +32,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.Text, nullable=False),  # canonical JSON, exactly as hashed
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
+        sa.UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
     )
     op.create_table("log_head", sa.Column("id", sa.Integer, primary_key=True), sa.Column("position", sa.BigInteger, nullable=False))
     op.execute("INSERT INTO log_head (id, position) VALUES (1, 0)")

@@ -79,7 +79,6 @@ END $$;
 
 
 def upgrade() -> None:
-    op.create_index("ix_events_type", "events", ["event_type"])
     op.create_table(
         "checkpoints",
         sa.Column("tree_size", sa.BigInteger, primary_key=True, autoincrement=False),
@@ -114,4 +113,3 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS pingyi_refuse_change()")
         op.execute("DROP FUNCTION IF EXISTS pingyi_log_head_forward()")
     op.drop_table("checkpoints")
-    op.drop_index("ix_events_type", "events")
