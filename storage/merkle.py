@@ -44,6 +44,24 @@ class CompactRange:
         peaks.append(h)
         self.size += 1
 
+    def extend(self, event_hashes_hex) -> None:
+        """``append`` each, in order: the leaves hashed in one comprehension and
+        the merges in one local loop (the verifier feeds a whole chunk)."""
+        sha256 = hashlib.sha256
+        fromhex = bytes.fromhex
+        size = self.size
+        peaks = self.peaks
+        pop = peaks.pop
+        push = peaks.append
+        for h in [sha256(b"\x00" + fromhex(x)).digest() for x in event_hashes_hex]:
+            s = size
+            while s & 1:
+                h = sha256(b"\x01" + pop() + h).digest()
+                s >>= 1
+            push(h)
+            size += 1
+        self.size = size
+
     def root(self) -> str:
         """MTH(D[n]): the peaks folded right to left (RFC 6962 §2.1 splits at
         the largest power of two below n, which is exactly the leftmost peak)."""

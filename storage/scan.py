@@ -49,3 +49,20 @@ def rows(conn: Connection, *, where: str = "", params: tuple = (), order: str = 
             yield from chunk
     finally:
         cur.close()
+
+
+def chunks(conn: Connection, sql: str, params: tuple = (), *, batch: int = BATCH) -> Iterator[list[tuple]]:
+    """Lists of raw rows of any driver-level query (SQLite cursor; PostgreSQL
+    named cursor), for loops that want to avoid even a generator step per row."""
+    dbapi = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite":
+        cur = dbapi.cursor()
+    else:
+        cur = dbapi.cursor(name=f"scan_{uuid.uuid4().hex[:12]}")
+        cur.itersize = batch
+    try:
+        cur.execute(sql, params)
+        while chunk := cur.fetchmany(batch):
+            yield chunk
+    finally:
+        cur.close()
