@@ -38,6 +38,7 @@ PG_HOST = os.environ.get("PINGYI_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("PINGYI_TEST_PG_PORT", "5432"))
 T0 = datetime(2010, 12, 7, 9, 0, tzinfo=UTC)
 SIGNER = Signer("bench-signing-key")
+ES_SYNCHRONOUS = "NORMAL"
 
 
 def record(stream_id: str, version: int) -> EventRecord:
@@ -104,6 +105,17 @@ class Database:
             from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
             ds = SQLiteDatastore(self.es_path)
+            # WAL is the library's own default; the durability level is set to
+            # ours (storage/db.py: synchronous=NORMAL) so both sides pay the same
+            # for a commit. ``--es-synchronous FULL`` measures the library as shipped.
+            create = ds.pool._create_connection
+
+            def create_like_ours():
+                c = create()
+                c._sqlite_conn.execute(f"PRAGMA synchronous={ES_SYNCHRONOUS}")
+                return c
+
+            ds.pool._create_connection = create_like_ours
             rec = SQLiteApplicationRecorder(ds)
         else:
             from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -146,6 +158,43 @@ def es_append(rec, prefix: str, events: int, batch: int) -> float:
     return events / spent
 
 
+def concurrent(append_one, prefix: str, events: int, batch: int, threads: int) -> float:
+    """``threads`` workers appending ``batch``-event transactions to their own
+    streams at once; wall-clock rate over all of them."""
+    import threading
+
+    work = [list(batches(f"{prefix}{k}", events // threads, batch)) for k in range(threads)]
+    errors: list[BaseException] = []
+
+    def run(items):
+        try:
+            for sid, v, recs in items:
+                append_one(sid, v, recs)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    ts = [threading.Thread(target=run, args=(w,)) for w in work]
+    t = time.perf_counter()
+    for th in ts:
+        th.start()
+    for th in ts:
+        th.join()
+    elapsed = time.perf_counter() - t
+    if errors:
+        raise errors[0]
+    return sum(len(recs) for w in work for _, _, recs in w) / elapsed
+
+
+def es_append_one(rec):
+    from eventsourcing.persistence import StoredEvent
+
+    def append_one(sid, _v, recs):
+        oid = uuid.uuid5(uuid.NAMESPACE_URL, sid)
+        rec.insert_events([StoredEvent(originator_id=oid, originator_version=r.version, topic=r.event_type, state=canonical_json(r.model_dump(mode="json")).encode()) for r in recs])
+
+    return append_one
+
+
 def es_read_all(rec) -> tuple[int, float]:
     t = time.perf_counter()
     n, start = 0, 1
@@ -175,7 +224,7 @@ def ours_verify(engine) -> tuple[int, float]:
     return report.events, report.events / elapsed
 
 
-def run_engine(kind: str, events: int, single: int, batch: int, workdir: Path) -> dict:
+def run_engine(kind: str, events: int, single: int, batch: int, workdir: Path, threads: int = 4) -> dict:
     db = Database(kind, workdir)
     try:
         engine = make_engine(db.url)
@@ -189,6 +238,10 @@ def run_engine(kind: str, events: int, single: int, batch: int, workdir: Path) -
         print(f"[{kind}] appending {single} events, one per transaction …", flush=True)
         r["ours_single"] = ours_append(store, "s", single, 1)
         r["es_single"] = es_append(es, "s", single, 1)
+        if threads > 1:
+            print(f"[{kind}] appending {events // 4} events from {threads} threads at once, {batch} per transaction …", flush=True)
+            r["ours_concurrent"] = concurrent(store.append, "c", events // 4, batch, threads)
+            r["es_concurrent"] = concurrent(es_append_one(es), "c", events // 4, batch, threads)
         t = time.perf_counter()
         write_checkpoint(engine, SIGNER)
         r["checkpoint_s"] = time.perf_counter() - t
@@ -241,21 +294,28 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--engines", default="sqlite,postgresql")
     ap.add_argument("--million", action="store_true", help="also measure peak RSS verifying 1M events")
+    ap.add_argument("--threads", type=int, default=4, help="concurrent appenders for the concurrent case (over events/4 events); 1 skips it")
+    ap.add_argument("--es-synchronous", default="NORMAL", choices=("NORMAL", "FULL"), help="eventsourcing's SQLite PRAGMA synchronous (ours is NORMAL; the library's default is FULL)")
     ap.add_argument("--verify-url", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    global ES_SYNCHRONOUS
+    ES_SYNCHRONOUS = args.es_synchronous
     if args.verify_url:
         verify_peak_rss(args.verify_url)
         return
     results = []
     with tempfile.TemporaryDirectory(prefix="pingyi-bench-") as tmp:
         for kind in args.engines.split(","):
-            results.append(run_engine(kind, args.events, args.single, args.batch, Path(tmp)))
+            results.append(run_engine(kind, args.events, args.single, args.batch, Path(tmp), args.threads))
         mem = million(Path(tmp), args.batch) if args.million else []
     print()
     print(f"events/s; batched = {args.batch} events per transaction over {args.events} events; single = 1 per transaction over {args.single}")
+    print(f"SQLite: both WAL; pingyi synchronous=NORMAL, eventsourcing synchronous={ES_SYNCHRONOUS}")
     print(f"{'engine':<11}{'':<18}{'pingyi':>10}{'eventsourcing':>15}{'ratio':>8}")
     for r in results:
-        for label, ours, theirs in (("append batched", "ours_batched", "es_batched"), ("append single", "ours_single", "es_single"), ("verify / read", "ours_verify", "es_read")):
+        for label, ours, theirs in (("append batched", "ours_batched", "es_batched"), ("append single", "ours_single", "es_single"), (f"append {args.threads} thr", "ours_concurrent", "es_concurrent"), ("verify / read", "ours_verify", "es_read")):
+            if ours not in r:
+                continue
             print(f"{r['engine']:<11}{label:<18}{r[ours]:>10,.0f}{r[theirs]:>15,.0f}{r[ours] / r[theirs]:>7.2f}x")
         print(f"{r['engine']:<11}{'plain read_all':<18}{r['ours_read']:>10,.0f}{'':>15}{r['ours_read'] / r['es_read']:>7.2f}x")
         print(f"{r['engine']:<11}{'checkpoint':<18}{r['checkpoint_s']:>9.2f}s  (sign the whole log once, {r['verify_events']} events)")
