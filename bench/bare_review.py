@@ -29,7 +29,7 @@ class BareReview:
 
     @workflow.update(name="command")
     async def command(self, inp: CommandInput) -> None:
-        if inp.command.kind in STEP_ENDING:
+        if inp.command["kind"] in STEP_ENDING:
             self.steps_done += 1
 
     @command.validator

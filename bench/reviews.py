@@ -77,7 +77,7 @@ async def run(n: int) -> dict:
                 h = await client.start_workflow(BareReview.run, id=f"bare-{uuid.uuid4()}", task_queue=bare_queue)
                 await wait_opened(h)
                 for cmd in sent:
-                    await h.execute_update("command", CommandInput(command=cmd))
+                    await h.execute_update("command", CommandInput.of(cmd))
                 await h.result()
                 return h
 

@@ -10,18 +10,16 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from pydantic import TypeAdapter
 from rich.table import Table
 
 from cli.common import err, log_engine, out, run, settings
-from domain.commands import HUMAN_COMMANDS, ReviewCommand
+from domain.commands import HUMAN_COMMANDS, parse_command
 from domain.errors import CommandRejected
 from domain.procedure import Step, SubjectKind
 from domain.review import ALLOWED, ReviewState
 from domain.rubric import SubjectLevel, UnitCategory
 
 app = typer.Typer(help="Start reviews, send commands, show and list them.", no_args_is_help=True)
-COMMAND = TypeAdapter(ReviewCommand)
 
 
 @app.command()
@@ -126,7 +124,7 @@ def do(
 
 
 async def _validate(fields: dict):
-    return COMMAND.validate_python(fields)
+    return parse_command(fields)
 
 
 @app.command()

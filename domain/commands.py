@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from domain.errors import CommandRejected
 from domain.events import EvidenceRef, GatheredOpinion, MeasureProgress
 from domain.procedure import ReviewMethod, Step
 
@@ -176,3 +177,21 @@ TIME_COMMAND_TYPES: tuple[type[Command], ...] = (SendReminder, PassDeadline)
 ReviewCommand = Annotated[Union[HUMAN_COMMAND_TYPES + TIME_COMMAND_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]
 
 HUMAN_COMMANDS: dict[str, type[Command]] = {c.model_fields["kind"].default: c for c in HUMAN_COMMAND_TYPES}
+
+_COMMAND = TypeAdapter(ReviewCommand)
+
+
+def parse_command(data: dict) -> Command:
+    """A command from its JSON form. A shape error becomes the same
+    :class:`CommandRejected` as a rule error, naming the field (without echoing
+    the value: it may be personal data)."""
+    try:
+        return _COMMAND.validate_python(data)
+    except ValidationError as err:
+        first = err.errors(include_input=False, include_url=False)[0]
+        loc = [str(p) for p in first["loc"]]
+        if loc and loc[0] == data.get("kind"):
+            loc = loc[1:]  # the discriminator's own level
+        if first["type"].startswith("union_tag"):
+            loc = ["kind"]
+        raise CommandRejected(".".join(loc) or "command", first["msg"]) from None

@@ -61,7 +61,7 @@ async def send(client: Client, review_id: str, command: Command, *, update_id: s
     """Send one command; a rejection raises CommandRejected naming the field."""
     handle = client.get_workflow_handle(review_id)
     try:
-        return await handle.execute_update(ReviewWorkflow.command, CommandInput(command=command), id=update_id or f"cmd-{uuid.uuid4()}", result_type=CommandResult)
+        return await handle.execute_update(ReviewWorkflow.command, CommandInput.of(command), id=update_id or f"cmd-{uuid.uuid4()}", result_type=CommandResult)
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is not None:

@@ -5,12 +5,12 @@ it through instead of rebuilding these pydantic classes for every review."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from domain import events as ev
-from domain.commands import ReviewCommand
+from domain.commands import Command
 from domain.procedure import Step
 from domain.review import ReviewState
 
@@ -33,7 +33,14 @@ class ReviewResult(BaseModel):
 
 
 class CommandInput(BaseModel):
-    command: Annotated[ReviewCommand, Field(discriminator="kind")]
+    """The command as JSON: parsed by the validator, so a malformed one is
+    rejected like any other, naming its field, before it reaches history."""
+
+    command: dict[str, Any]
+
+    @classmethod
+    def of(cls, command: Command) -> "CommandInput":
+        return cls(command=command.model_dump(mode="json"))
 
 
 class CommandResult(BaseModel):

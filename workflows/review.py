@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult, OutboxEntry
     from domain import events as ev
+    from domain.commands import parse_command
     from domain.errors import CommandRejected
     from domain.notifications import notifications_for
     from domain.procedure import FIVE_STEPS, Step
@@ -99,7 +100,7 @@ class ReviewWorkflow:
         await workflow.wait_condition(lambda: self._state.spec is not None)  # arrived with the start
         async with self._lock:
             try:
-                events = decide(self._state, inp.command, workflow.now())
+                events = decide(self._state, parse_command(inp.command), workflow.now())
             except CommandRejected as err:  # the state moved between validation and now
                 raise _rejected(err) from None
             info = workflow.current_update_info()
@@ -108,12 +109,13 @@ class ReviewWorkflow:
 
     @command.validator
     def _validate(self, inp: CommandInput) -> None:
-        if inp.command.kind in PERSON_COMMANDS_ONLY:
-            raise _rejected(CommandRejected("kind", f"{inp.command.kind} is issued by the review's clock, not by a person"))
-        if self._state.spec is None:
-            return  # the review's opening events are being recorded; the handler decides once they are
         try:
-            decide(self._state, inp.command, workflow.now())
+            command = parse_command(inp.command)
+            if command.kind in PERSON_COMMANDS_ONLY:  # type: ignore[attr-defined]
+                raise CommandRejected("kind", f"{command.kind} is issued by the review's clock, not by a person")  # type: ignore[attr-defined]
+            if self._state.spec is None:
+                return  # the review's opening events are being recorded; the handler decides once they are
+            decide(self._state, command, workflow.now())
         except CommandRejected as err:
             raise _rejected(err) from None
 

@@ -33,7 +33,7 @@ async def test_on_time_review_history_budget(dev_env, log_engine, task_queue):
         bare = await client.start_workflow(BareReview.run, id=f"bare-{uuid.uuid4()}", task_queue=bare_queue)
         await wait_opened(bare)
         for cmd in sent:
-            await bare.execute_update("command", CommandInput(command=cmd))
+            await bare.execute_update("command", CommandInput.of(cmd))
         await bare.result()
     bare_events = len((await bare.fetch_history()).events)
 

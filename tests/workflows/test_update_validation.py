@@ -21,7 +21,6 @@ from specs import branch_spec
 from stream_checks import assert_stream_intact, folded, outbox_rows
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 
 from domain import commands as c
 from domain.errors import CommandRejected
@@ -97,14 +96,9 @@ async def test_each_rejection_names_its_field_and_leaves_no_trace(dev_env, log_e
         assert err.field == "findings.0.point_code" and "X.99" in err.reason
 
         # a malformed payload (the client's own model check bypassed): the
-        # worker's converter refuses it before the validator runs. ``send``
-        # does not turn this into CommandRejected (see the xfail below): the
-        # field is named only in the failure's cause chain
-        err = await rejected(client, store, rid, shapeless_findings(spec))
-        assert isinstance(err, WorkflowUpdateFailedError)
-        shape = err.cause.cause
-        assert isinstance(shape, ApplicationError) and shape.type == "ValidationError"
-        assert "command.record_findings.findings" in shape.message and "at least 1 item" in shape.message
+        # validator's parse refuses it like any rule, naming the field
+        err = await rejection(client, store, rid, shapeless_findings(spec))
+        assert err.field == "findings" and "at least 1 item" in err.reason
 
         # the wrong person: the subject cannot record findings
         err = await rejection(client, store, rid, good.model_copy(update={"actor_id": subject}))
@@ -203,12 +197,6 @@ async def test_search_attributes_follow_every_step(dev_env, log_engine, store, t
     assert state.step is Step.CLOSED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.reviews.send promises 'a rejection raises CommandRejected naming the field', but a shape-level "
-    "rejection (pydantic ValidationError while the worker decodes CommandInput) comes back as a bare "
-    "WorkflowUpdateFailedError: rejection_of() only maps ApplicationError type 'CommandRejected'",
-)
 async def test_a_shape_rejection_reaches_the_caller_as_command_rejected(dev_env, log_engine, store, task_queue):
     client, spec = dev_env.client, branch_spec()
     async with running_worker(dev_env, log_engine, task_queue):
