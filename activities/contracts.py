@@ -20,6 +20,7 @@ class AppendInput(BaseModel):
     """One command's events: one append, one transaction, one local activity."""
 
     stream_id: str
+    step: str | None = None  # the review's step when the command came, for the logs
     expected_version: int
     records: list[EventRecord]
     outbox: list[OutboxEntry] = []

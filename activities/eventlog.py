@@ -28,9 +28,7 @@ class EventLogActivities:
 
     @activity.defn(name=APPEND_EVENTS)
     def append(self, inp: AppendInput) -> AppendResult:
-        first = inp.records[0] if inp.records else None
-        step = first.payload.get("step") if first else None
-        bound = log.bind(review_id=inp.stream_id, step=step, version=inp.expected_version)
+        bound = log.bind(review_id=inp.stream_id, step=inp.step, version=inp.expected_version)
         messages = [
             OutboxMessage(version=o.version, recipient_id=o.notification.recipient_id, kind=o.notification.kind, subject=o.notification.subject, body=o.notification.body)
             for o in inp.outbox

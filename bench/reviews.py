@@ -21,6 +21,7 @@ from pathlib import Path
 from temporalio.worker import Worker
 
 from bench.bare_review import BareReview
+from config.logging import configure_logging
 from config.settings import Settings
 from directory.service import iter_assignments, load_example, review_spec_for
 from service.devserver import start_dev_server
@@ -105,6 +106,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--reviews", type=int, default=200)
     args = ap.parse_args()
+    configure_logging("console", "WARNING")
     result = asyncio.run(run(args.reviews))
     print(json.dumps(result, indent=2))
 

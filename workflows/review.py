@@ -136,7 +136,7 @@ class ReviewWorkflow:
             preview = evolve(preview, e)
             outbox += [OutboxEntry(version=preview.version, notification=n) for n in notifications_for(preview, e)]
         result: AppendResult = await workflow.execute_local_activity(
-            APPEND_EVENTS, AppendInput(stream_id=review_id, expected_version=self._state.version, records=records, outbox=outbox), result_type=AppendResult, **APPEND_OPTIONS
+            APPEND_EVENTS, AppendInput(stream_id=review_id, step=self._state.step or Step.INVESTIGATE, expected_version=self._state.version, records=records, outbox=outbox), result_type=AppendResult, **APPEND_OPTIONS
         )
         before = self._state
         for r in result.records:
