@@ -41,7 +41,9 @@ whatever the number of workers.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Iterator, Sequence
@@ -50,7 +52,7 @@ from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.engine import Connection
 
 from domain.events import EventRecord
-from storage.canonical import GENESIS_HASH, canonical_json, chain_hash_tail, chain_tail, content_key, header_text
+from storage.canonical import GENESIS_HASH, canonical_json, content_key, encode_event
 from storage.schema import events as events_t
 from storage.schema import log_head, outbox, ts_text
 
@@ -80,6 +82,7 @@ _COLUMNS = ("stream_id", "version", "position", "event_type", "schema_version", 
 
 
 _FIELDS = frozenset(EventRecord.model_fields)
+_sha256 = hashlib.sha256
 _new = object.__new__
 _setattr = object.__setattr__
 
@@ -129,12 +132,19 @@ class EventStore:
         # connection: SQLAlchemy's per-statement work cost more than the hashing
         ph = "?" if self._sqlite else "%s"
         self._insert_sql = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join([ph] * len(_COLUMNS))})"
-        self._copy_sql = f"COPY events ({', '.join(_COLUMNS)}) FROM STDIN"
+        self._append_sql = (
+            "SELECT first_position, head_hash, hashes FROM pingyi_append(%s, %s, %s::text[], %s::int[], %s::timestamptz[], %s, "
+            "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s)"
+        )
         self._bump_sql = f"UPDATE log_head SET position = position + {ph} WHERE id = 1 RETURNING position"
         self._head_sql = f"SELECT version, hash FROM events WHERE stream_id = {ph} ORDER BY version DESC LIMIT 1"
         self._outbox_sql = f"INSERT INTO outbox (stream_id, version, recipient_id, kind, subject, body, created_at) VALUES ({', '.join([ph] * 7)})"
         self._created_at = outbox.c.created_at.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
-        self._integrity_error = engine.dialect.dbapi.IntegrityError
+        dbapi = engine.dialect.dbapi
+        self._integrity_error = dbapi.IntegrityError
+        self._conflict_error = dbapi.Error
+        self._operational_error = dbapi.OperationalError
+        self._local = threading.local()
         # (version, hash) of stream heads this process wrote: a stored hash never
         # changes, so a hit is exact; a stale hit (another writer appended since)
         # fails on the (stream_id, version) key and takes the conflict path
@@ -172,25 +182,18 @@ class EventStore:
         v = expected_version
         for r in records:
             v += 1
-            if r.stream_id != stream_id or r.version != v:
+            d = r.__dict__
+            if d["stream_id"] != stream_id or d["version"] != v:
                 raise ValueError(f"record {v - expected_version - 1} is {r.stream_id}@{r.version}, expected {stream_id}@{v}")
-            occurred_text = ts_text(r.occurred_at)
-            payload_text = canonical_json(r.payload)
-            header = header_text(stream_id, v, r.event_type, r.schema_version, occurred_text, now_text, r.actor_id, r.actor_role, r.reason, r.causation_id)
-            encoded.append((r, occurred_text, payload_text, chain_tail(header, payload_text)))
-        raw = self.engine.raw_connection()
+            occurred_text = ts_text(d["occurred_at"])
+            payload_text, tail = encode_event(stream_id, v, d["event_type"], d["schema_version"], occurred_text, now_text, d["actor_id"], d["actor_role"], d["reason"], d["causation_id"], d["payload"])
+            encoded.append((d, occurred_text, payload_text, tail))
+        write = self._write_sqlite if self._sqlite else self._write_pg
         try:
-            dbc = raw.driver_connection
-            try:
-                stored = self._write(dbc, stream_id, expected_version, encoded, now, now_text, messages)
-            except BaseException:
-                dbc.rollback()
-                raise
+            stored = write(stream_id, expected_version, encoded, now, now_text, messages)
         except self._integrity_error:
             # a concurrent writer took the same versions between our read and insert
             stored = None
-        finally:
-            raw.close()
         if stored is None or stored.__class__ is int:
             # the versions are taken (or the stream is elsewhere): a retry of the same command, or a conflict
             self._heads.pop(stream_id, None)
@@ -200,64 +203,133 @@ class EventStore:
                     return existing
                 current = stored if stored is not None else self._head(conn, stream_id)[0]
             raise EventConflict(stream_id, expected_version, current)
-        if len(self._heads) >= self.HEAD_CACHE:
-            self._heads.clear()
-        last = stored[-1]
-        self._heads[stream_id] = (last.version, last.hash)
         return stored
 
-    def _write(self, dbc, stream_id: str, expected_version: int, encoded, now: datetime, now_text: str, messages: list[OutboxMessage]) -> list[EventRecord] | int:
-        """One transaction on the driver connection. Returns the stored records,
-        or the stream's actual version when it is not ``expected_version``."""
-        sqlite = self._sqlite
-        cur = dbc.cursor()
+    # ---- the writer's own connection ----------------------------------------
+
+    def _connection(self):
+        """This thread's writer connection: taken out of the engine's pool once
+        (its connect-time setup applied) and kept, so an append pays no pool
+        checkout, reset or pre-ping round trip. On PostgreSQL it runs in
+        autocommit: the ``pingyi_append`` call is the whole transaction."""
+        c = getattr(self._local, "conn", None)
+        if c is None:
+            fairy = self.engine.raw_connection()
+            c = fairy.driver_connection
+            fairy.detach()  # ours for the thread's life; closed with it
+            if not self._sqlite:
+                c.autocommit = True
+            self._local.fairy = fairy
+            self._local.conn = c
+        return c
+
+    def _drop_connection(self) -> None:
+        fairy = getattr(self._local, "fairy", None)
+        self._local.conn = self._local.fairy = None
+        if fairy is not None:
+            try:
+                fairy.invalidate()
+            except Exception:
+                pass
+
+    def _write_sqlite(self, stream_id: str, expected_version: int, encoded, now: datetime, now_text: str, messages: list[OutboxMessage]) -> list[EventRecord] | int:
+        """One transaction on the thread's driver connection. Returns the stored
+        records, or the stream's actual version when it is not ``expected_version``."""
+        c = self._connection()
+        n = len(encoded)
+        c.execute("BEGIN IMMEDIATE")  # writers take the lock up front
         try:
-            if sqlite:
-                cur.execute("BEGIN IMMEDIATE")  # writers take the lock up front
             cached = self._heads.get(stream_id)
             if cached is not None and cached[0] == expected_version:
                 head_hash = cached[1]
             else:
-                cur.execute(self._head_sql, (stream_id,))
-                row = cur.fetchone()
+                row = c.execute(self._head_sql, (stream_id,)).fetchone()
                 current, head_hash = (row[0], row[1]) if row else (0, GENESIS_HASH)
                 if current != expected_version:
-                    dbc.rollback()
+                    c.execute("ROLLBACK")
                     return current
-            n = len(encoded)
-            # the critical section starts here: the log_head row stays locked
-            # until commit, so positions are gap-free and in commit order
-            cur.execute(self._bump_sql, (n,))
-            pos = cur.fetchone()[0] - n
+            # the critical section: the log_head row is written here and the
+            # database lock held until COMMIT, so positions are gap-free and in commit order
+            first = c.execute(self._bump_sql, (n,)).fetchone()[0] - n + 1
+            pos = first
             prev = head_hash
+            hashes = []
             rows = []
-            out = []
-            recorded = now_text if sqlite else now
-            for r, occurred_text, payload_text, tail in encoded:
-                pos += 1
-                h = chain_hash_tail(prev, pos, tail)
-                d = r.__dict__
-                rows.append((stream_id, d["version"], pos, d["event_type"], d["schema_version"], occurred_text if sqlite else d["occurred_at"], recorded, d["actor_id"], d["actor_role"], d["reason"], d["causation_id"], payload_text, prev, h))
-                d = d.copy()
-                d["position"] = pos
-                d["recorded_at"] = now
-                d["prev_hash"] = prev
-                d["hash"] = h
-                out.append(_stored(d))
+            for d, occurred_text, payload_text, tail in encoded:
+                h = _sha256(b"%s:%d%s" % (prev.encode(), pos, tail)).hexdigest()
+                rows.append((stream_id, d["version"], pos, d["event_type"], d["schema_version"], occurred_text, now_text, d["actor_id"], d["actor_role"], d["reason"], d["causation_id"], payload_text, prev, h))
+                hashes.append(h)
                 prev = h
-            if sqlite:
-                cur.executemany(self._insert_sql, rows)
-            else:
-                # COPY: one round trip and the server's cheapest insert path
-                with cur.copy(self._copy_sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                pos += 1
+            c.executemany(self._insert_sql, rows)
             if messages:
                 created = self._created_at(now) if self._created_at else now
-                cur.executemany(self._outbox_sql, [(stream_id, m.version, m.recipient_id, m.kind, m.subject, m.body, created) for m in messages])
-        finally:
-            cur.close()
-        dbc.commit()
+                c.executemany(self._outbox_sql, [(stream_id, m.version, m.recipient_id, m.kind, m.subject, m.body, created) for m in messages])
+            c.execute("COMMIT")
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+        return self._stored_records(stream_id, encoded, first, head_hash, hashes, now)
+
+    def _write_pg(self, stream_id: str, expected_version: int, encoded, now: datetime, now_text: str, messages: list[OutboxMessage]) -> list[EventRecord] | int:
+        """One statement, one round trip, one commit: ``pingyi_append``
+        (migration 0004) checks the version, hands out the positions, hashes
+        and inserts. Returns the stored records, or the stream's actual version."""
+        ds = [e[0] for e in encoded]
+        params = (
+            stream_id,
+            expected_version,
+            [d["event_type"] for d in ds],
+            [d["schema_version"] for d in ds],
+            [d["occurred_at"] for d in ds],
+            now,
+            [d["actor_id"] for d in ds],
+            [d["actor_role"] for d in ds],
+            [d["reason"] for d in ds],
+            [d["causation_id"] for d in ds],
+            [e[2] for e in encoded],
+            [e[3] for e in encoded],
+            [m.version for m in messages],
+            [m.recipient_id for m in messages],
+            [m.kind for m in messages],
+            [m.subject for m in messages],
+            [m.body for m in messages],
+            now,
+        )
+        for attempt in (1, 2):
+            c = self._connection()
+            try:
+                row = c.execute(self._append_sql, params).fetchone()
+                break
+            except self._operational_error:
+                broken = c.closed or c.broken
+                if not broken:
+                    raise
+                self._drop_connection()
+                # a lost connection: the append may or may not have committed;
+                # retrying is safe because append is idempotent
+                if attempt == 2:
+                    raise
+            except self._conflict_error as exc:
+                if getattr(exc, "sqlstate", None) == "PY409":
+                    return int(exc.diag.message_detail)
+                raise
+        first, head_hash, hashes = row
+        return self._stored_records(stream_id, encoded, first, head_hash, hashes, now)
+
+    def _stored_records(self, stream_id: str, encoded, first: int, head_hash: str, hashes: list[str], now: datetime) -> list[EventRecord]:
+        heads = self._heads
+        if len(heads) >= self.HEAD_CACHE:
+            heads.clear()
+        heads[stream_id] = (encoded[-1][0]["version"], hashes[-1])
+        out = []
+        prev = head_hash
+        pos = first
+        for (d, _, _, _), h in zip(encoded, hashes):
+            out.append(_stored(d | {"position": pos, "recorded_at": now, "prev_hash": prev, "hash": h}))
+            prev = h
+            pos += 1
         return out
 
     def _head(self, conn: Connection, stream_id: str) -> tuple[int, str]:

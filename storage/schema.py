@@ -27,6 +27,8 @@ POSITION = BigInteger().with_variant(Integer(), "sqlite")
 
 def ts_text(dt: datetime) -> str:
     """The one text form of an instant: UTC, microseconds, explicit offset."""
+    if dt.tzinfo is timezone.utc:
+        return dt.isoformat(timespec="microseconds")
     off = dt.utcoffset()
     if off is None:
         dt = dt.replace(tzinfo=timezone.utc)
