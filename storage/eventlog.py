@@ -133,8 +133,10 @@ class EventStore:
         ph = "?" if self._sqlite else "%s"
         self._insert_sql = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join([ph] * len(_COLUMNS))})"
         self._append_sql = (
-            "SELECT first_position, head_hash, hashes FROM pingyi_append(%s, %s, %s::text[], %s::int[], %s::timestamptz[], %s, "
-            "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::int[], %s::text[], %s::text[], %s::text[], %s::text[], %s)"
+            # %b: the arrays travel in binary format (psycopg's text format
+            # escapes every element with a regex: 2/3 of an append's client time)
+            "SELECT first_position, head_hash, hashes FROM pingyi_append(%s, %s, %b::text[], %b::int[], %b::timestamptz[], %s, "
+            "%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::bytea[], %b::int[], %b::text[], %b::text[], %b::text[], %b::text[], %s)"
         )
         self._bump_sql = f"UPDATE log_head SET position = position + {ph} WHERE id = 1 RETURNING position"
         self._head_sql = f"SELECT version, hash FROM events WHERE stream_id = {ph} ORDER BY version DESC LIMIT 1"

@@ -62,6 +62,22 @@ class CompactRange:
             size += 1
         self.size = size
 
+    def extend_digests(self, event_hashes) -> None:
+        """:meth:`extend` from the event hashes as 32-byte digests."""
+        sha256 = hashlib.sha256
+        size = self.size
+        peaks = self.peaks
+        pop = peaks.pop
+        push = peaks.append
+        for h in [sha256(b"\x00" + x).digest() for x in event_hashes]:
+            s = size
+            while s & 1:
+                h = sha256(b"\x01" + pop() + h).digest()
+                s >>= 1
+            push(h)
+            size += 1
+        self.size = size
+
     def root(self) -> str:
         """MTH(D[n]): the peaks folded right to left (RFC 6962 §2.1 splits at
         the largest power of two below n, which is exactly the leftmost peak)."""

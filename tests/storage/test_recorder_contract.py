@@ -195,3 +195,25 @@ class TestPostgresRecorder(RecorderContract):
         with engine.begin() as conn:
             conn.execute(text("SET LOCAL ROLE pingyi_service"))
             conn.execute(text("UPDATE log_head SET position = position"))
+
+
+@pytest.mark.postgres
+def test_pg_function_hashes_are_the_python_definition(pg_engine, signer=None):
+    """pingyi_append hashes in SQL (sha256 over prev ":" position and the
+    writer's pre-encoded tail): the bytes must be the ones Python hashes, so
+    the Python verifier recomputes every hash the database wrote."""
+    from storage.canonical import chain_hash, record_header, canonical_json
+    from storage.signing import Signer
+    from storage.verify import verify_log
+
+    store = EventStore(pg_engine)
+    stored = store.append("rv-1", 0, batch("rv-1", 0, 3), [OutboxMessage(version=2, recipient_id="p-1", kind="k", subject="s", body="b")])
+    stored += store.append("rv-2", 0, [rec("rv-2", 1, n=5, causation="c", actor=None, note="引号 \"q\" \\ back")])
+    stored += store.append("rv-1", 3, batch("rv-1", 3, 1))
+    for r in stored:
+        assert r.hash == chain_hash(r.prev_hash, r.position, record_header(r, r.recorded_at), canonical_json(r.payload))
+    assert store.read_stream("rv-1") == [r for r in stored if r.stream_id == "rv-1"]
+    assert verify_log(pg_engine, Signer("k").verifier()).ok
+    with pytest.raises(EventConflict) as err:
+        store.append("rv-1", 1, [rec("rv-1", 2, n=77, causation="other")])
+    assert err.value.actual_version == 4
