@@ -8,8 +8,6 @@ PostgreSQL; a deferred read transaction on SQLite's WAL is a snapshot)."""
 
 from __future__ import annotations
 
-import queue
-import threading
 import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -69,46 +67,3 @@ def chunks(conn: Connection, sql: str, params: tuple = (), *, batch: int = BATCH
     finally:
         cur.close()
 
-
-_DONE = object()
-
-
-def prefetched(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """``it``'s items, produced by a helper thread up to ``depth`` ahead: the
-    driver fetches (SQLite's step, PostgreSQL's network wait, both outside the
-    GIL) overlap the caller's work on the previous item. Memory: ``depth`` + 2
-    items. The iterator's connection must not be used by the caller meanwhile."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in it:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        pass
-                if stop.is_set():
-                    return
-            q.put(_DONE)
-        except BaseException as exc:  # handed to the consumer
-            q.put(exc)
-
-    t = threading.Thread(target=produce, name="scan-prefetch", daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        t.join()
-        close = getattr(it, "close", None)
-        if close is not None:
-            close()

@@ -16,10 +16,6 @@ Streaming passes over one snapshot, each with bounded memory:
    tampered log), or more than ``STREAM_CAP`` streams are open, does a second
    scan in (stream_id, version) order, no hashing, name the defects.
 
-On SQLite the rows are fetched by a helper thread (:func:`storage.scan.prefetched`):
-SQLite builds the next chunk's hash inputs with the GIL released while this
-thread hashes the current one.
-
 Rows whose hash fails are kept (a bounded number) to tell an edit from a move:
 two rows that each carry the hash of the other's position were swapped.
 """
@@ -173,7 +169,7 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
         # stays bounded), sends the exact check to its own stream-order scan
         last: dict | None = {}
         links_ok = True
-        for chunk in scan.prefetched(scan.chunks(conn, sql)):
+        for chunk in scan.chunks(conn, sql):
             leaves = []
             push = leaves.append
             for row in chunk:
