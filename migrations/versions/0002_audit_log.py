@@ -98,7 +98,7 @@ def upgrade() -> None:
             op.execute(stmt)
         op.execute(PG_ROLE)
     else:
-        raise NotImplementedError(f"append-only guards are written for sqlite and postgresql, not {dialect}")
+        raise RuntimeError(f"the event log supports SQLite and PostgreSQL only: no append-only guards exist for {dialect}")
 
 
 def downgrade() -> None:
