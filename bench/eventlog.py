@@ -274,7 +274,8 @@ def verify_peak_rss(url: str) -> None:
     report = verify_log(engine, SIGNER.verifier())
     elapsed = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"events": report.events, "ok": report.ok, "seconds": elapsed, "peak_rss_mib": peak}))
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the hash worker (storage.verify.PARALLEL_MIN)
+    print(json.dumps({"events": report.events, "ok": report.ok, "seconds": elapsed, "peak_rss_mib": peak, "worker_rss_mib": worker}))
 
 
 def million(workdir: Path, batch: int) -> list[dict]:
@@ -335,7 +336,7 @@ def main() -> None:
         print(f"{r['engine']:<11}{'plain read_all':<18}{r['ours_read']:>10,.0f}{'':>15}{r['ours_read'] / r['es_read']:>7.2f}x")
         print(f"{r['engine']:<11}{'checkpoint':<18}{r['checkpoint_s']:>9.2f}s  (sign the whole log once, {r['verify_events']} events)")
     for m in mem:
-        print(f"verify {m['events']:>9,} events (SQLite): {m['events'] / m['seconds']:,.0f} events/s, peak RSS {m['peak_rss_mib']:.0f} MiB, ok={m['ok']}")
+        print(f"verify {m['events']:>9,} events (SQLite): {m['events'] / m['seconds']:,.0f} events/s, peak RSS {m['peak_rss_mib']:.0f} MiB (hash worker {m.get('worker_rss_mib', 0):.0f} MiB), ok={m['ok']}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import json
+import os
+import subprocess
+import sys
+from array import array
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -154,11 +159,23 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
         count = 0
         sha256 = hashlib.sha256
         sqlite = conn.dialect.name == "sqlite"
+        worker = None
         if sqlite:
+            worker = _start_hash_worker(conn)
+        if worker is not None:
+            # the hashes are recomputed by the worker process; this pass keeps
+            # order, Merkle and links, and folds what it read to compare
+            sql = "SELECT position, hash, stream_id, version, prev_hash FROM events WHERE position <= ? ORDER BY position"
+            params: tuple = (worker.last,)
+            hi, si, vi, pi = 1, 2, 3, 4
+            seen_pos, seen_hash = hashlib.sha256(), hashlib.sha256()
+        elif sqlite:
             # the database assembles each row's hash input (see SQLITE_HASH_INPUT)
             sql = f"SELECT position, {SQLITE_HASH_INPUT}, hash, stream_id, version, prev_hash FROM events ORDER BY position"
+            params = ()
             hi, si, vi, pi = 2, 3, 4, 5
         else:
+            params = ()
             sql = f"SELECT {RAW_COLUMNS} FROM events ORDER BY position"
             hi, si, vi, pi = 13, 1, 2, 12
         next_cp = cps[0].tree_size if cps else _NEVER
@@ -169,7 +186,10 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
         # stays bounded), sends the exact check to its own stream-order scan
         last: dict | None = {}
         links_ok = True
-        for chunk in scan.chunks(conn, sql):
+        for chunk in scan.chunks(conn, sql, params):
+            if worker is not None:
+                seen_pos.update(array("q", [r[0] for r in chunk]).tobytes())
+                seen_hash.update("".join([r[1] for r in chunk]).encode())
             leaves = []
             push = leaves.append
             for row in chunk:
@@ -188,7 +208,9 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
                 if pos != expected:
                     n = pos - expected
                     defects.add(Defect(position=expected, kind="deleted", detail=f"position{'s' if n > 1 else ''} {expected}{'..' + str(pos - 1) if n > 1 else ''} missing: {n} event{'s' if n > 1 else ''} deleted"))
-                if sqlite:
+                if worker is not None:
+                    push(fromhex(h))
+                elif sqlite:
                     d = sha256(row[1]).digest() if row[1] is not None else b""
                     if d.hex() == h:
                         push(d)
@@ -218,6 +240,8 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
             extend(leaves)
             count += len(chunk)
         last_pos = expected - 1
+        if worker is not None:
+            suspects = worker.suspects(conn, seen_pos.digest(), seen_hash.digest())
         if sqlite and (suspects or beyond):
             full_row = _row_at(conn)
             for pos in suspects:
@@ -252,6 +276,97 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
         _place(cp_failures, defects)
     report.defects_total, report.defects = defects.total, defects.sorted()
     return report
+
+
+# ---- SQLite: the hash recomputation in a second process ------------------------
+
+PARALLEL_MIN = 100_000
+"""Logs at least this long are verified by two processes on SQLite (when the
+machine has two CPUs): a worker recomputes every event's hash from the
+SQL-built input (SHA-256 and the ``json_array`` that builds its input are over
+half the per-row cost) while this process checks order, links and the Merkle
+roots. A smaller log is not worth a process start (~30 ms)."""
+
+_HASH_PASS = r"""
+import hashlib, sqlite3
+from array import array
+
+def hash_pass(cur, sql, last, keep):
+    # rows whose SQL-built input does not hash to their stored hash, the first
+    # ``keep`` of them by position; and digests of the positions and the stored
+    # hashes read, to prove both processes read the same rows
+    sha256 = hashlib.sha256
+    suspects = []
+    seen_pos, seen_hash = sha256(), sha256()
+    cur.execute(sql, (last,))
+    while chunk := cur.fetchmany(5000):
+        seen_pos.update(array("q", [r[0] for r in chunk]).tobytes())
+        seen_hash.update("".join([r[2] for r in chunk]).encode())
+        for pos, data, h in chunk:
+            if (sha256(data).digest() if data is not None else b"").hex() != h and len(suspects) < keep:
+                suspects.append(pos)
+    return suspects, seen_pos.hexdigest(), seen_hash.hexdigest()
+"""
+_WORKER_MAIN = r"""
+import json, sys
+path, sql, last, keep = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+conn = sqlite3.connect(path, isolation_level=None)
+try:
+    conn.execute("BEGIN")
+    print(json.dumps(hash_pass(conn.cursor(), sql, last, keep)))
+finally:
+    conn.close()
+"""
+_ns: dict = {}
+exec(_HASH_PASS, _ns)
+_hash_pass = _ns["hash_pass"]
+_HASH_SQL = f"SELECT position, {SQLITE_HASH_INPUT}, hash FROM events WHERE position <= ? ORDER BY position"
+
+
+class _HashWorker:
+    """The worker process over the positions up to ``last`` (this snapshot's
+    last row). It reads its own snapshot; if that is not the same rows (the
+    digests of positions and stored hashes differ), or it fails, the pass is
+    redone here on this snapshot."""
+
+    def __init__(self, proc: subprocess.Popen, last: int) -> None:
+        self.proc, self.last = proc, last
+
+    def suspects(self, conn, seen_pos: bytes, seen_hash: bytes) -> list[int]:
+        out, _ = self.proc.communicate()
+        try:
+            found, pos_digest, hash_digest = json.loads(out) if self.proc.returncode == 0 else (None, "", "")
+        except ValueError:
+            found, pos_digest, hash_digest = None, "", ""
+        if found is not None and pos_digest == seen_pos.hex() and hash_digest == seen_hash.hex():
+            return found
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            return _hash_pass(cur, _HASH_SQL, self.last, KEEP_DEFECTS * 10)[0]
+        finally:
+            cur.close()
+
+
+def _start_hash_worker(conn) -> _HashWorker | None:
+    path = conn.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:") or (os.cpu_count() or 1) < 2:
+        return None
+    last = conn.exec_driver_sql("SELECT max(position) FROM events").scalar()
+    if not last or last < PARALLEL_MIN:
+        return None
+    try:
+        # a fresh interpreter on the standard library only: no SQLite
+        # connection crosses a fork, and it starts in ~30 ms
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _HASH_PASS + _WORKER_MAIN, os.path.abspath(path), _HASH_SQL, str(last), str(KEEP_DEFECTS * 10)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+    except OSError:
+        return None
+    return _HashWorker(proc, last)
 
 
 STREAM_CAP = 200_000
