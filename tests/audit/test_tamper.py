@@ -4,6 +4,8 @@ bad position and what is wrong. Run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from typer.testing import CliRunner
 
@@ -12,13 +14,38 @@ from log_builders import drop_append_only_triggers, fill, position_of, raw
 from storage.canonical import GENESIS_HASH, chain_hash, header_text
 from storage.checkpoints import write_checkpoint
 from storage.eventlog import EventStore
+from storage import verify as verify_module
 from storage.verify import verify_log, verify_stream
 
 STREAMS = {"rv-a": 6, "rv-b": 4, "rv-c": 5}  # interleaved two at a time: positions 1..15
 
 
+@pytest.fixture(params=["one process", "hash worker"])
+def verify_processes(request, engine, monkeypatch):
+    """Every scenario is verified by the single process and, on SQLite, also
+    with the hash recomputation in the worker process (normally only for logs
+    of 100k events and more) — the reports must be the same."""
+    if request.param == "one process":
+        yield
+        return
+    if engine.dialect.name != "sqlite" or (os.cpu_count() or 1) < 2:
+        pytest.skip("the hash worker runs on SQLite with two CPUs")
+    started = []
+    real = verify_module._start_hash_worker
+
+    def spy(conn):
+        worker = real(conn)
+        started.append(worker)
+        return worker
+
+    monkeypatch.setattr(verify_module, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(verify_module, "_start_hash_worker", spy)
+    yield
+    assert any(w is not None for w in started), "the hash worker never ran"
+
+
 @pytest.fixture
-def log(engine, signer):
+def log(engine, signer, verify_processes):
     store = EventStore(engine)
     fill(store, STREAMS)
     write_checkpoint(engine, signer)
