@@ -84,9 +84,15 @@ class ReviewWorkflow:
                 except asyncio.TimeoutError:
                     pass
             async with self._lock:
-                if next_wakeup(self._state) == wake:  # nobody moved the review meanwhile
+                if next_wakeup(self._state) != wake:  # a command moved the review meanwhile
+                    continue
+                try:
                     events = decide(self._state, wake.command, workflow.now())
-                    await self._record(events, causation=f"timer:{step.value}:{wake.command.kind}:{self._state.version}")
+                except CommandRejected as err:  # never let a rule error retry the task forever
+                    workflow.logger.warning("timer command refused: %s", err, extra={"review_id": self._state.spec.review_id, "step": step.value})
+                    await workflow.wait_condition(changed)
+                    continue
+                await self._record(events, causation=f"timer:{step.value}:{wake.command.kind}:{self._state.version}")
 
     def _watch(self, step: Step, wake: Wakeup | None):
         """True once the step ended or its timer target moved (deadline extended,
