@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from storage.db import make_engine
+from cli.common import log_engine
 from storage.eventlog import EventStore
 
 app = typer.Typer(help="Audit the review log: timeline, state as of a time, verify, cross-check, export.", no_args_is_help=True)
@@ -30,9 +30,7 @@ KeyOpt = Annotated[Optional[str], typer.Option("--public-key", help="Ed25519 ver
 
 
 def _engine(db: str | None):
-    from config.settings import get_settings
-
-    return make_engine(db or get_settings().db_url)
+    return log_engine(db)
 
 
 def _trusted(public_key: str | None):

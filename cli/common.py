@@ -43,7 +43,9 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         raise
 
 
-def log_engine():
+def log_engine(url: str | None = None):
+    """The database of the event log and the directory: ``url`` (a --db option)
+    or the one the settings name."""
     from storage.db import make_engine
 
-    return make_engine(get_settings().db_url)
+    return make_engine(url or get_settings().db_url)

@@ -27,7 +27,7 @@ from domain.coverage import tier_label
 from domain.org import CATEGORY_NAMES, KIND_NAMES, Directory, Unit
 from domain.procedure import SubjectKind
 from domain.rubric import RUBRICS, RubricVersionConflict, register_rubric, rubric, rubric_from_data, rubric_to_data
-from storage.db import make_engine
+from cli.common import log_engine
 from storage.directory import DirectoryStore, ImportResult
 from storage.migrate import upgrade
 
@@ -42,11 +42,7 @@ DbOption = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL (d
 
 
 def _engine(db: str | None) -> Engine:
-    if db is None:
-        from config.settings import get_settings
-
-        db = get_settings().db_url
-    engine = make_engine(db)
+    engine = log_engine(db)
     upgrade(engine)
     return engine
 
