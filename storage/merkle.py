@@ -57,25 +57,14 @@ class CompactRange:
         self.size += 1
 
     def extend(self, event_hashes_hex) -> None:
-        """``append`` each, in order: the leaves hashed in one comprehension and
-        the merges in one local loop (the verifier feeds a whole chunk)."""
-        sha256 = hashlib.sha256
+        """``append`` each, in order, from hex event hashes."""
         fromhex = bytes.fromhex
-        size = self.size
-        peaks = self.peaks
-        pop = peaks.pop
-        push = peaks.append
-        for h in [sha256(b"\x00" + fromhex(x)).digest() for x in event_hashes_hex]:
-            s = size
-            while s & 1:
-                h = sha256(b"\x01" + pop() + h).digest()
-                s >>= 1
-            push(h)
-            size += 1
-        self.size = size
+        self.extend_digests([fromhex(x) for x in event_hashes_hex])
 
     def extend_digests(self, event_hashes) -> None:
-        """:meth:`extend` from the event hashes as 32-byte digests."""
+        """``append`` each, in order, from 32-byte event hashes: the leaves hashed
+        in one comprehension and the merges in one local loop (the verifier feeds
+        a whole chunk)."""
         sha256 = _small_sha256
         size = self.size
         peaks = self.peaks
