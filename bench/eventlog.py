@@ -92,13 +92,15 @@ class Database:
         self.name = f"pingyi_bench_{uuid.uuid4().hex[:10]}"
         if kind == "sqlite":
             self.url = f"sqlite:///{workdir / (self.name + '.db')}"
+            self.floor_url = f"sqlite:///{workdir / (self.name + '_floor.db')}"
             self.es_path = str(workdir / (self.name + "_es.db"))
         else:
             self.admin = create_engine(f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/postgres", isolation_level="AUTOCOMMIT")
             with self.admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{self.name}"'))
-                c.execute(text(f'CREATE DATABASE "{self.name}_es"'))
+                for suffix in ("", "_es", "_floor"):
+                    c.execute(text(f'CREATE DATABASE "{self.name}{suffix}"'))
             self.url = f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{self.name}"
+            self.floor_url = f"{self.url}_floor"
 
     def eventsourcing_recorder(self, synchronous: str | None = None):
         """The library's recorder. On SQLite ``synchronous`` None keeps the
@@ -129,8 +131,8 @@ class Database:
     def drop(self) -> None:
         if self.kind == "postgresql":
             with self.admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-                c.execute(text(f'DROP DATABASE IF EXISTS "{self.name}_es" WITH (FORCE)'))
+                for suffix in ("", "_es", "_floor"):
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{self.name}{suffix}" WITH (FORCE)'))
             self.admin.dispose()
 
 
@@ -143,6 +145,61 @@ def ours_append(store: EventStore, prefix: str, events: int, batch: int) -> floa
         t = time.perf_counter()
         store.append(sid, v, recs)
         spent += time.perf_counter() - t
+    return events / spent
+
+
+def floor_rows(prefix: str, events: int, batch: int):
+    """The benchmark's events as finished rows (canonical payload, timestamps
+    as text, positions counted on, placeholder hashes of the right length):
+    everything an implementation computes, already computed."""
+    from storage.schema import ts_text
+
+    pos = 0
+    recorded = ts_text(datetime.now(UTC))
+    for sid, _, recs in batches(prefix, events, batch):
+        rows = []
+        for r in recs:
+            pos += 1
+            rows.append((sid, r.version, pos, r.event_type, r.schema_version, ts_text(r.occurred_at), recorded, r.actor_id, r.actor_role, r.reason, r.causation_id, canonical_json(r.payload), "0" * 64, f"{pos:064x}"))
+        yield rows
+
+
+def floor_append(db: "Database", events: int, batch: int) -> float:
+    """What the database alone costs for these rows, in a fresh database of
+    our schema: the rows come prebuilt (no encoding, no hashing, no Python
+    records back), each batch one transaction with the ``log_head`` bump, on the
+    driver directly. SQLite: BEGIN IMMEDIATE, bump, executemany, COMMIT.
+    PostgreSQL: one statement in autocommit (bump and a 20-row INSERT from
+    arrays), one round trip. No implementation of this row layout beats it."""
+    engine = make_engine(db.floor_url)
+    upgrade(engine)
+    fairy = engine.raw_connection()
+    c = fairy.driver_connection
+    cols = "stream_id, version, position, event_type, schema_version, occurred_at, recorded_at, actor_id, actor_role, reason, causation_id, payload, prev_hash, hash"
+    spent = 0.0
+    if db.kind == "sqlite":
+        insert = f"INSERT INTO events ({cols}) VALUES ({', '.join('?' * 14)})"
+        for rows in floor_rows("f", events, batch):
+            t = time.perf_counter()
+            c.execute("BEGIN IMMEDIATE")
+            c.execute("UPDATE log_head SET position = position + ? WHERE id = 1 RETURNING position", (len(rows),)).fetchone()
+            c.executemany(insert, rows)
+            c.execute("COMMIT")
+            spent += time.perf_counter() - t
+    else:
+        c.autocommit = True
+        types = ("text", "int", "bigint", "text", "int", "timestamptz", "timestamptz", "text", "text", "text", "text", "text", "text", "text")
+        sql = (
+            f"WITH bump AS (UPDATE log_head SET position = position + %s WHERE id = 1 RETURNING position) "
+            f"INSERT INTO events ({cols}) SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in types)})"
+        )
+        for rows in floor_rows("f", events, batch):
+            params = (len(rows), *(list(col) for col in zip(*rows)))
+            t = time.perf_counter()
+            c.execute(sql, params)
+            spent += time.perf_counter() - t
+    fairy.close()
+    engine.dispose()
     return events / spent
 
 
@@ -240,6 +297,7 @@ def run_engine(kind: str, events: int, single: int, batch: int, workdir: Path, t
         r["es_batched"] = es_append(es, "b", events, batch)
         if eq:
             r["eq_batched"] = es_append(eq, "b", events, batch)
+        r["floor_batched"] = floor_append(db, events, batch)
         print(f"[{kind}] appending {single} events, one per transaction …", flush=True)
         r["ours_single"] = ours_append(store, "s", single, 1)
         r["es_single"] = es_append(es, "s", single, 1)
@@ -333,6 +391,9 @@ def main() -> None:
             eqk = theirs.replace("es_", "eq_")
             if eqk in r:
                 print(f"{'':<11}{'  same durab.':<18}{'':>10}{r[eqk]:>15,.0f}{r[ours] / r[eqk]:>7.2f}x")
+            floor = ours.replace("ours_", "floor_")
+            if floor in r:
+                print(f"{'':<11}{'  db floor':<18}{r[floor]:>10,.0f}{r[theirs]:>15,.0f}{r[floor] / r[theirs]:>7.2f}x  (prebuilt rows, driver only; pingyi at {r[ours] / r[floor]:.0%} of it)")
         print(f"{r['engine']:<11}{'plain read_all':<18}{r['ours_read']:>10,.0f}{'':>15}{r['ours_read'] / r['es_read']:>7.2f}x")
         print(f"{r['engine']:<11}{'checkpoint':<18}{r['checkpoint_s']:>9.2f}s  (sign the whole log once, {r['verify_events']} events)")
     for m in mem:

@@ -76,12 +76,12 @@ def chain_tail(header: str, payload_text: str) -> bytes:
     return f"\n{header}\n{payload_text}".encode()
 
 
-def encode_event(stream_id: str, version: int, event_type: str, schema_version: int, occurred_at: str, recorded_at: str, actor_id, actor_role, reason, causation_id, payload) -> tuple[str, bytes]:
-    """``(canonical_json(payload), chain_tail(header_text(...), canonical_json(payload)))``
-    in one step, on orjson's bytes (no text round trip of the header): the
-    writer's per-event encoding, byte for byte the same as those definitions."""
-    p = _dumps(payload, option=_SORT, default=str)
-    return p.decode(), b"\n" + _dumps([FORMAT, stream_id, version, event_type, schema_version, occurred_at, recorded_at, actor_id, actor_role, reason, causation_id]) + b"\n" + p
+def encode_event(stream_id: str, version: int, event_type: str, schema_version: int, occurred_at: str, recorded_at: str, actor_id, actor_role, reason, causation_id, payload) -> tuple[bytes, bytes]:
+    """``(canonical_json(payload), header_text(...))`` as orjson's UTF-8 bytes,
+    in one step and without a text round trip: the writer's per-event
+    encoding, byte for byte those definitions. The hash input's tail is
+    ``b"\\n" + header + b"\\n" + payload`` (:func:`chain_tail`)."""
+    return _dumps(payload, option=_SORT, default=str), _dumps([FORMAT, stream_id, version, event_type, schema_version, occurred_at, recorded_at, actor_id, actor_role, reason, causation_id])
 
 
 def chain_hash_tail(prev_hash: str, position: int, tail: bytes) -> str:

@@ -13,7 +13,9 @@ Two storage choices serve the auditor's verification speed:
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+import orjson
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
@@ -25,10 +27,29 @@ metadata = MetaData()
 POSITION = BigInteger().with_variant(Integer(), "sqlite")
 
 
+_ZERO = timedelta(0)
+_dumps = orjson.dumps
+
+
 def ts_text(dt: datetime) -> str:
-    """The one text form of an instant: UTC, microseconds, explicit offset."""
-    if dt.tzinfo is timezone.utc:
-        return dt.isoformat(timespec="microseconds")
+    """The one text form of an instant: UTC, microseconds, explicit offset
+    (``isoformat(timespec="microseconds")`` of the instant in UTC).
+
+    Written by orjson's C formatter, four times faster than ``isoformat``: it
+    was the largest single cost of encoding an event for the log. orjson leaves
+    out a zero fraction, so that case gets its ".000000" back (property-tested
+    equal to ``isoformat`` in tests/storage/test_canonical_properties.py)."""
+    if dt.__class__ is datetime:
+        off = dt.utcoffset()
+        if off == _ZERO:
+            s = _dumps(dt)  # b'"YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00"'
+            return (s[1:-1] if dt.microsecond else s[1:20] + b".000000" + s[20:-1]).decode()
+        return ts_text(dt.replace(tzinfo=timezone.utc) if off is None else dt.astimezone(timezone.utc))
+    return _ts_text_slow(dt)
+
+
+def _ts_text_slow(dt: datetime) -> str:
+    """Subclasses of datetime (orjson formats only datetime itself)."""
     off = dt.utcoffset()
     if off is None:
         dt = dt.replace(tzinfo=timezone.utc)

@@ -210,10 +210,42 @@ def test_pg_function_hashes_are_the_python_definition(pg_engine, signer=None):
     stored = store.append("rv-1", 0, batch("rv-1", 0, 3), [OutboxMessage(version=2, recipient_id="p-1", kind="k", subject="s", body="b")])
     stored += store.append("rv-2", 0, [rec("rv-2", 1, n=5, causation="c", actor=None, note="引号 \"q\" \\ back")])
     stored += store.append("rv-1", 3, batch("rv-1", 3, 1))
+    # text that JSON escapes, twice over: inside the payload and again inside the document
+    tricky = "tab\t newline\n ctl\x01 quote\" back\\ line-sep\u2028 emoji \U0001F600 中文"
+    stored += store.append("rv-3", 0, [rec("rv-3", 1, causation=tricky, note=tricky).model_copy(update={"reason": tricky, "actor_id": tricky[:60]})], [OutboxMessage(version=1, recipient_id="p-2", kind="k", subject=tricky, body=tricky)])
     for r in stored:
         assert r.hash == chain_hash(r.prev_hash, r.position, record_header(r, r.recorded_at), canonical_json(r.payload))
     assert store.read_stream("rv-1") == [r for r in stored if r.stream_id == "rv-1"]
+    assert store.read_stream("rv-3") == [r for r in stored if r.stream_id == "rv-3"]
+    with pg_engine.connect() as c:
+        assert c.execute(select(outbox.c.subject, outbox.c.body).where(outbox.c.stream_id == "rv-3")).one() == (tricky, tricky)
     assert verify_log(pg_engine, Signer("k").verifier()).ok
     with pytest.raises(EventConflict) as err:
         store.append("rv-1", 1, [rec("rv-1", 2, n=77, causation="other")])
     assert err.value.actual_version == 4
+
+
+@pytest.mark.postgres
+def test_pg_append_function_migrates_down_and_up(pg_engine):
+    """0005 replaces 0004's array-taking ``pingyi_append`` with the JSONB one;
+    a downgrade puts the old one back, and upgrading again works."""
+    from alembic import command
+
+    from storage.migrate import alembic_config, upgrade
+
+    def signatures() -> set[str]:
+        with pg_engine.connect() as c:
+            return {r[0] for r in c.execute(text("SELECT pg_get_function_identity_arguments(oid) FROM pg_proc WHERE proname = 'pingyi_append'"))}
+
+    (new,) = signatures()
+    assert new.startswith("p_stream text, p_expected integer, p_recorded timestamp with time zone, p_events jsonb, p_outbox jsonb")
+    with pg_engine.connect() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004_append_function")
+        conn.commit()
+    (old,) = signatures()
+    assert "p_tail bytea[]" in old
+    upgrade(pg_engine)
+    store = EventStore(pg_engine)
+    assert [r.version for r in store.append("rv-1", 0, batch("rv-1", 0, 2))] == [1, 2]
