@@ -139,81 +139,108 @@ class Database:
 # ---- measurements ---------------------------------------------------------------
 
 
-def ours_append(store: EventStore, prefix: str, events: int, batch: int) -> float:
-    spent = 0.0
-    for sid, v, recs in batches(prefix, events, batch):
-        t = time.perf_counter()
-        store.append(sid, v, recs)
-        spent += time.perf_counter() - t
-    return events / spent
+# Each contender appends its share of a round of batches and returns the
+# seconds its append calls took (building its inputs is not timed). The
+# contenders take turns, round by round in a rotating order, so none of them
+# always writes to a disk still busy with another's writeback, or always
+# first into a cold cache: run one after the other, whoever ran third measured
+# up to a third slower on this machine's disk.
 
 
-def floor_rows(prefix: str, events: int, batch: int):
-    """The benchmark's events as finished rows (canonical payload, timestamps
-    as text, positions counted on, placeholder hashes of the right length):
-    everything an implementation computes, already computed."""
-    from storage.schema import ts_text
-
-    pos = 0
-    recorded = ts_text(datetime.now(UTC))
-    for sid, _, recs in batches(prefix, events, batch):
-        rows = []
-        for r in recs:
-            pos += 1
-            rows.append((sid, r.version, pos, r.event_type, r.schema_version, ts_text(r.occurred_at), recorded, r.actor_id, r.actor_role, r.reason, r.causation_id, canonical_json(r.payload), "0" * 64, f"{pos:064x}"))
-        yield rows
-
-
-def floor_append(db: "Database", events: int, batch: int) -> float:
-    """What the database alone costs for these rows, in a fresh database of
-    our schema: the rows come prebuilt (no encoding, no hashing, no Python
-    records back), each batch one transaction with the ``log_head`` bump, on the
-    driver directly. SQLite: BEGIN IMMEDIATE, bump, executemany, COMMIT.
-    PostgreSQL: one statement in autocommit (bump and a 20-row INSERT from
-    arrays), one round trip. No implementation of this row layout beats it."""
-    engine = make_engine(db.floor_url)
-    upgrade(engine)
-    fairy = engine.raw_connection()
-    c = fairy.driver_connection
-    cols = "stream_id, version, position, event_type, schema_version, occurred_at, recorded_at, actor_id, actor_role, reason, causation_id, payload, prev_hash, hash"
-    spent = 0.0
-    if db.kind == "sqlite":
-        insert = f"INSERT INTO events ({cols}) VALUES ({', '.join('?' * 14)})"
-        for rows in floor_rows("f", events, batch):
+def ours_appender(store: EventStore):
+    def run(work) -> float:
+        spent = 0.0
+        for sid, v, recs in work:
             t = time.perf_counter()
-            c.execute("BEGIN IMMEDIATE")
-            c.execute("UPDATE log_head SET position = position + ? WHERE id = 1 RETURNING position", (len(rows),)).fetchone()
-            c.executemany(insert, rows)
-            c.execute("COMMIT")
+            store.append(sid, v, recs)
             spent += time.perf_counter() - t
-    else:
-        c.autocommit = True
-        types = ("text", "int", "bigint", "text", "int", "timestamptz", "timestamptz", "text", "text", "text", "text", "text", "text", "text")
-        sql = (
-            f"WITH bump AS (UPDATE log_head SET position = position + %s WHERE id = 1 RETURNING position) "
-            f"INSERT INTO events ({cols}) SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in types)})"
-        )
-        for rows in floor_rows("f", events, batch):
-            params = (len(rows), *(list(col) for col in zip(*rows)))
-            t = time.perf_counter()
-            c.execute(sql, params)
-            spent += time.perf_counter() - t
-    fairy.close()
-    engine.dispose()
-    return events / spent
+        return spent
+
+    return run
 
 
-def es_append(rec, prefix: str, events: int, batch: int) -> float:
+def es_events(sid: str, recs: list[EventRecord]) -> list:
+    """The same events as the library stores them: the whole record as state."""
     from eventsourcing.persistence import StoredEvent
 
-    spent = 0.0
-    for sid, _, recs in batches(prefix, events, batch):
-        oid = uuid.uuid5(uuid.NAMESPACE_URL, sid)
-        stored = [StoredEvent(originator_id=oid, originator_version=r.version, topic=r.event_type, state=canonical_json(r.model_dump(mode="json")).encode()) for r in recs]
-        t = time.perf_counter()
-        rec.insert_events(stored)
-        spent += time.perf_counter() - t
-    return events / spent
+    oid = uuid.uuid5(uuid.NAMESPACE_URL, sid)
+    return [StoredEvent(originator_id=oid, originator_version=r.version, topic=r.event_type, state=canonical_json(r.model_dump(mode="json")).encode()) for r in recs]
+
+
+def es_appender(rec):
+    def run(work) -> float:
+        spent = 0.0
+        for sid, _, recs in work:
+            stored = es_events(sid, recs)
+            t = time.perf_counter()
+            rec.insert_events(stored)
+            spent += time.perf_counter() - t
+        return spent
+
+    return run
+
+
+def floor_appender(db: "Database"):
+    """What the database alone costs for these rows, in a fresh database of
+    our schema: the rows come prebuilt (canonical payload, timestamps as
+    text, positions counted on, placeholder hashes of the right length: no
+    encoding, no hashing, no records built back), each batch one transaction
+    with the ``log_head`` bump, on the driver directly. SQLite: BEGIN
+    IMMEDIATE, bump, one multi-row INSERT, COMMIT. PostgreSQL: one statement
+    in autocommit (bump and an INSERT from binary arrays), one round trip: the
+    raw driver's best shape, though a cheaper transport than arrays can beat it."""
+    from storage.schema import ts_text
+
+    engine = make_engine(db.floor_url)
+    upgrade(engine)
+    c = engine.raw_connection().driver_connection
+    cols = "stream_id, version, position, event_type, schema_version, occurred_at, recorded_at, actor_id, actor_role, reason, causation_id, payload, prev_hash, hash"
+    if db.kind == "postgresql":
+        c.autocommit = True
+        types = ("text", "int", "bigint", "text", "int", "timestamptz", "timestamptz", "text", "text", "text", "text", "text", "text", "text")
+        sql = f"WITH bump AS (UPDATE log_head SET position = position + %s WHERE id = 1 RETURNING position) INSERT INTO events ({cols}) SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in types)})"
+    pos = 0
+    recorded = ts_text(datetime.now(UTC))
+
+    def run(work) -> float:
+        nonlocal pos
+        spent = 0.0
+        for sid, _, recs in work:
+            rows = []
+            for r in recs:
+                pos += 1
+                rows.append((sid, r.version, pos, r.event_type, r.schema_version, ts_text(r.occurred_at), recorded, r.actor_id, r.actor_role, r.reason, r.causation_id, canonical_json(r.payload), "0" * 64, f"{pos:064x}"))
+            if db.kind == "sqlite":
+                insert = f"INSERT INTO events ({cols}) VALUES {', '.join(['(' + ', '.join('?' * 14) + ')'] * len(rows))}"
+                flat = [x for row in rows for x in row]
+                t = time.perf_counter()
+                c.execute("BEGIN IMMEDIATE")
+                c.execute("UPDATE log_head SET position = position + ? WHERE id = 1 RETURNING position", (len(rows),)).fetchone()
+                c.execute(insert, flat)
+                c.execute("COMMIT")
+            else:
+                params = (len(rows), *(list(col) for col in zip(*rows)))
+                t = time.perf_counter()
+                c.execute(sql, params)
+            spent += time.perf_counter() - t
+        return spent
+
+    run.close = lambda: (c.close(), engine.dispose())
+    return run
+
+
+def interleaved(contenders: dict, prefix: str, events: int, batch: int, rounds: int = 5) -> dict[str, float]:
+    """events/s of each contender appending the same ``events`` (each into its
+    own database), in ``rounds`` turns of rotating order."""
+    work = list(batches(prefix, events, batch))
+    names = list(contenders)
+    spent = dict.fromkeys(names, 0.0)
+    size = -(-len(work) // rounds)
+    for i in range(rounds):
+        chunk = work[i * size : (i + 1) * size]
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            spent[name] += contenders[name](chunk)
+    return {name: events / spent[name] for name in names}
 
 
 def concurrent(append_one, prefix: str, events: int, batch: int, threads: int) -> float:
@@ -244,11 +271,8 @@ def concurrent(append_one, prefix: str, events: int, batch: int, threads: int) -
 
 
 def es_append_one(rec):
-    from eventsourcing.persistence import StoredEvent
-
     def append_one(sid, _v, recs):
-        oid = uuid.uuid5(uuid.NAMESPACE_URL, sid)
-        rec.insert_events([StoredEvent(originator_id=oid, originator_version=r.version, topic=r.event_type, state=canonical_json(r.model_dump(mode="json")).encode()) for r in recs])
+        rec.insert_events(es_events(sid, recs))
 
     return append_one
 
@@ -292,17 +316,15 @@ def run_engine(kind: str, events: int, single: int, batch: int, workdir: Path, t
         # SQLite only: the library forced to our durability (synchronous=NORMAL)
         eq_ds, eq = db.eventsourcing_recorder("NORMAL") if kind == "sqlite" and ES_SYNCHRONOUS == "FULL" else (None, None)
         r: dict = {"engine": kind}
-        print(f"[{kind}] appending {events} events, {batch} per transaction …", flush=True)
-        r["ours_batched"] = ours_append(store, "b", events, batch)
-        r["es_batched"] = es_append(es, "b", events, batch)
-        if eq:
-            r["eq_batched"] = es_append(eq, "b", events, batch)
-        r["floor_batched"] = floor_append(db, events, batch)
-        print(f"[{kind}] appending {single} events, one per transaction …", flush=True)
-        r["ours_single"] = ours_append(store, "s", single, 1)
-        r["es_single"] = es_append(es, "s", single, 1)
-        if eq:
-            r["eq_single"] = es_append(eq, "s", single, 1)
+        print(f"[{kind}] appending {events} events, {batch} per transaction, {single} one per transaction …", flush=True)
+        floor = floor_appender(db)
+        for label, n, size, contenders in (
+            ("batched", events, batch, {"ours": ours_appender(store), "es": es_appender(es), "eq": es_appender(eq) if eq else None, "floor": floor}),
+            ("single", single, 1, {"ours": ours_appender(store), "es": es_appender(es), "eq": es_appender(eq) if eq else None}),
+        ):
+            rates = interleaved({k: v for k, v in contenders.items() if v is not None}, label[0], n, size)
+            r.update({f"{k}_{label}": rate for k, rate in rates.items()})
+        floor.close()
         if threads > 1:
             print(f"[{kind}] appending {events // 4} events from {threads} threads at once, {batch} per transaction …", flush=True)
             r["ours_concurrent"] = concurrent(store.append, "c", events // 4, batch, threads)

@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -159,6 +160,9 @@ class EventStore:
     """The recorder. ``append`` is the only write path the activities use."""
 
     HEAD_CACHE = 50_000
+    # rows per multi-row INSERT on SQLite; fewer when the library binds fewer
+    # parameters per statement (999 before SQLite 3.32)
+    ROWS_PER_INSERT = 500
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -166,7 +170,8 @@ class EventStore:
         # the hot path speaks the driver's own SQL on the pooled DBAPI
         # connection: SQLAlchemy's per-statement work cost more than the hashing
         ph = "?" if self._sqlite else "%s"
-        self._insert_sql = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join([ph] * len(_COLUMNS))})"
+        self._row_sql = f"({', '.join([ph] * len(_COLUMNS))})"
+        self._inserts: dict[int, str] = {}
         # the events travel as one JSONB document in binary format (migration 0005 says why)
         self._append_sql = "SELECT first_position, head_hash, hashes FROM pingyi_append(%s, %s, %s, %b, %b)"
         self._bump_sql = f"UPDATE log_head SET position = position + {ph} WHERE id = 1 RETURNING position"
@@ -240,6 +245,15 @@ class EventStore:
             raise EventConflict(stream_id, expected_version, current)
         return stored
 
+    def _multi_insert(self, rows: int) -> str:
+        """``INSERT … VALUES (…), (…)`` for ``rows`` rows: one statement per batch
+        instead of ``executemany``'s step per row, ~0.65 us less per event on
+        SQLite (7%, measured with prebuilt rows on disk and on tmpfs)."""
+        sql = self._inserts.get(rows)
+        if sql is None:
+            sql = self._inserts[rows] = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES {', '.join([self._row_sql] * rows)}"
+        return sql
+
     # ---- the writer's own connection ----------------------------------------
 
     def _connection(self):
@@ -289,15 +303,18 @@ class EventStore:
             pos = first
             prev = head_hash
             hashes = []
-            rows = []
+            values = []  # every row's columns, flat: one multi-row INSERT
             for d, (occurred_text, payload, header) in zip(ds, encoded):
                 # storage.canonical.chain_hash: prev ":" position "\n" header "\n" payload
                 h = _sha256(b"%s:%d\n%s\n%s" % (prev.encode(), pos, header, payload)).hexdigest()
-                rows.append((stream_id, d["version"], pos, d["event_type"], d["schema_version"], occurred_text, now_text, d["actor_id"], d["actor_role"], d["reason"], d["causation_id"], payload.decode(), prev, h))
+                values += (stream_id, d["version"], pos, d["event_type"], d["schema_version"], occurred_text, now_text, d["actor_id"], d["actor_role"], d["reason"], d["causation_id"], payload.decode(), prev, h)
                 hashes.append(h)
                 prev = h
                 pos += 1
-            c.executemany(self._insert_sql, rows)
+            width = len(_COLUMNS) * min(self.ROWS_PER_INSERT, c.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(_COLUMNS))
+            for at in range(0, len(values), width):
+                chunk = values[at : at + width]
+                c.execute(self._multi_insert(len(chunk) // len(_COLUMNS)), chunk)
             if messages:
                 created = self._created_at(now) if self._created_at else now
                 c.executemany(self._outbox_sql, [(stream_id, m.version, m.recipient_id, m.kind, m.subject, m.body, created) for m in messages])

@@ -249,3 +249,24 @@ def test_pg_append_function_migrates_down_and_up(pg_engine):
     upgrade(pg_engine)
     store = EventStore(pg_engine)
     assert [r.version for r in store.append("rv-1", 0, batch("rv-1", 0, 2))] == [1, 2]
+
+
+def test_sqlite_batches_larger_than_one_insert_statement(sqlite_engine):
+    """SQLite writes a batch as multi-row INSERTs of at most ROWS_PER_INSERT
+    rows: a batch spanning several statements stays one atomic, chained append."""
+    store = EventStore(sqlite_engine)
+    store.ROWS_PER_INSERT = 3
+    stored = store.append("rv-1", 0, batch("rv-1", 0, 7))
+    stored += store.append("rv-1", 7, batch("rv-1", 7, 3))
+    assert [r.position for r in stored] == list(range(1, 11))
+    assert all(record_hash(r) == r.hash for r in stored)
+    assert EventStore(sqlite_engine).read_stream("rv-1") == stored
+    # a row forged at position 15 makes the batch's fifth row (second statement) clash:
+    # the first statement's rows must go too
+    with sqlite_engine.begin() as c:
+        c.execute(text("INSERT INTO events (stream_id, version, position, event_type, schema_version, occurred_at, recorded_at, payload, prev_hash, hash) "
+                       "VALUES ('forged', 1, 15, 't', 1, 'x', 'x', '{}', 'p', 'h')"))
+    with pytest.raises(EventConflict):
+        store.append("rv-2", 0, batch("rv-2", 0, 5))
+    assert store.stream_version("rv-2") == 0 and store.head_position() == 10
+    assert store.append("rv-2", 0, batch("rv-2", 0, 4))[-1].position == 14
