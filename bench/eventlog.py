@@ -211,12 +211,14 @@ def floor_appender(db: "Database"):
                 pos += 1
                 rows.append((sid, r.version, pos, r.event_type, r.schema_version, ts_text(r.occurred_at), recorded, r.actor_id, r.actor_role, r.reason, r.causation_id, canonical_json(r.payload), "0" * 64, f"{pos:064x}"))
             if db.kind == "sqlite":
-                insert = f"INSERT INTO events ({cols}) VALUES {', '.join(['(' + ', '.join('?' * 14) + ')'] * len(rows))}"
-                flat = [x for row in rows for x in row]
+                per = EventStore.ROWS_PER_INSERT  # statements of at most this many rows, as the store writes them
+                parts = [rows[i : i + per] for i in range(0, len(rows), per)]
+                inserts = [(f"INSERT INTO events ({cols}) VALUES {', '.join(['(' + ', '.join('?' * 14) + ')'] * len(part))}", [x for row in part for x in row]) for part in parts]
                 t = time.perf_counter()
                 c.execute("BEGIN IMMEDIATE")
                 c.execute("UPDATE log_head SET position = position + ? WHERE id = 1 RETURNING position", (len(rows),)).fetchone()
-                c.execute(insert, flat)
+                for insert, flat in inserts:
+                    c.execute(insert, flat)
                 c.execute("COMMIT")
             else:
                 params = (len(rows), *(list(col) for col in zip(*rows)))

@@ -50,7 +50,7 @@ The write path, per engine
   commit at all (a bare INSERT of 20 server-generated rows), ~100 are this
   module's Python (encoding, building the returned records), the rest the
   function's own statements and the document's parse.
-- **SQLite**: ``BEGIN IMMEDIATE``, the counter, one ``executemany`` and
+- **SQLite**: ``BEGIN IMMEDIATE``, the counter, one multi-row ``INSERT`` and
   ``COMMIT`` on the thread's own driver connection; the stream head comes
   from a per-process cache of heads this process wrote (a stale entry fails
   on the ``(stream_id, version)`` key and takes the conflict path).

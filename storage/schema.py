@@ -38,7 +38,7 @@ def ts_text(dt: datetime) -> str:
     Written by orjson's C formatter, four times faster than ``isoformat``: it
     was the largest single cost of encoding an event for the log. orjson leaves
     out a zero fraction, so that case gets its ".000000" back (property-tested
-    equal to ``isoformat`` in tests/storage/test_canonical_properties.py)."""
+    equal to ``isoformat`` in tests/storage/test_ts_text.py)."""
     if dt.__class__ is datetime:
         off = dt.utcoffset()
         if off == _ZERO:
