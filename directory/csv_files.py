@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from directory.issues import IssueList
 from directory.references import Where, check_references
 from domain.org import Directory, Membership, Person, Role, Unit
+from domain.strings import NUL_MESSAGE, nul_field
 
 UNITS_FILE, PEOPLE_FILE, MEMBERSHIPS_FILE = "units.csv", "people.csv", "memberships.csv"
 UNIT_COLUMNS = ("id", "name", "parent_id", "tier", "kind", "category", "leader_id", "overseen_by", "guided_by", "external")
@@ -64,7 +65,12 @@ def _rows(path: Path, columns: tuple[str, ...], issues: IssueList) -> Iterator[t
                 if len(cells) != width:
                     issues.add(name, reader.line_num, None, f"expected {width} cells, found {len(cells)}")
                     continue
-                yield reader.line_num, dict(zip(header, map(str.strip, cells)))
+                row = dict(zip(header, map(str.strip, cells)))
+                field = nul_field(row)
+                if field is not None:
+                    issues.add(name, reader.line_num, field, NUL_MESSAGE)
+                    continue
+                yield reader.line_num, row
         except (csv.Error, UnicodeDecodeError) as exc:
             issues.add(name, reader.line_num, None, f"not readable as UTF-8 CSV: {exc}")
 

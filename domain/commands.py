@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 from domain.errors import CommandRejected
 from domain.events import EvidenceRef, GatheredOpinion, MeasureProgress
 from domain.procedure import ReviewMethod, Step
+from domain.strings import NUL_MESSAGE, nul_field
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 PersonId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -186,7 +187,7 @@ def parse_command(data: dict) -> Command:
     :class:`CommandRejected` as a rule error, naming the field (without echoing
     the value: it may be personal data)."""
     try:
-        return _COMMAND.validate_python(data)
+        command = _COMMAND.validate_python(data)
     except ValidationError as err:
         first = err.errors(include_input=False, include_url=False)[0]
         loc = [str(p) for p in first["loc"]]
@@ -195,3 +196,7 @@ def parse_command(data: dict) -> Command:
         if first["type"].startswith("union_tag"):
             loc = ["kind"]
         raise CommandRejected(".".join(loc) or "command", first["msg"]) from None
+    field = nul_field(data)
+    if field is not None:
+        raise CommandRejected(field or "command", NUL_MESSAGE)
+    return command

@@ -187,3 +187,12 @@ def test_export_then_import_is_the_same_directory(tmp_path):
     write_csv_dir(d, tmp_path / "csv")
     for back in (read_yaml(tmp_path / "d.yaml"), read_csv_dir(tmp_path / "csv")):
         assert back.units == d.units and back.people == d.people and set(back.memberships) == set(d.memberships)
+
+
+def test_a_nul_character_is_refused_naming_file_line_and_field(tmp_path):
+    """PostgreSQL's text cannot hold U+0000 (SQLite can): refused at import on
+    every engine, so the embedded default never accepts what production can't."""
+    issues = _issues(read_csv_dir, _csv(tmp_path, people=GOOD_PEOPLE + "P-4,赵\x00六\n"))
+    assert [(i[0], i[1], i[2]) for i in issues] == [("people.csv", 5, "name")] and "U+0000" in issues[0][3]
+    issues = _issues(read_yaml, _yaml(tmp_path, GOOD_YAML.replace("name: 办公厅党支部", 'name: "办公厅\\0党支部"')))
+    assert [(i[0], i[1], i[2]) for i in issues] == [("org.yaml", 13, "units.1.name")] and "U+0000" in issues[0][3]

@@ -108,6 +108,10 @@ async def test_each_rejection_names_its_field_and_leaves_no_trace(dev_env, log_e
         err = await rejection(client, store, rid, demo.review(spec))
         assert err.field == "kind" and Step.INVESTIGATE.value in err.reason
 
+        # a NUL in free text: SQLite would store it, PostgreSQL's text cannot
+        err = await rejection(client, store, rid, good.model_copy(update={"reason": "see\x00below"}))
+        assert err.field == "reason" and "U+0000" in err.reason
+
         # the clock's commands are not a person's
         err = await rejection(client, store, rid, c.PassDeadline(actor_id=SYSTEM_ACTOR, step=Step.INVESTIGATE))
         assert err.field == "kind"
