@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from directory.issues import IssueList
 from directory.references import Where, check_references
 from domain.org import Directory, Membership, Person, PersonId, Role, Unit
-from domain.strings import NUL_MESSAGE, nul_field
+from domain.strings import NUL_MESSAGE, nul_path
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -97,9 +97,9 @@ def read_yaml(path: Path) -> Directory:
             root.append(yaml.compose(text, Loader=_Loader))
         return _node_line(root[0], loc)
 
-    field = nul_field(data)
-    if field is not None:
-        issues.add(name, line_of(tuple(int(p) if p.isdigit() else p for p in field.split("."))), field, NUL_MESSAGE)
+    at = nul_path(data)
+    if at is not None:
+        issues.add(name, line_of(at), ".".join(str(p) for p in at), NUL_MESSAGE)
         issues.raise_if_any()
     try:
         doc = YamlDirectory.model_validate(data)

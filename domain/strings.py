@@ -18,11 +18,13 @@ def nul_field(value: Any) -> str | None:
     """The dotted path (``findings.0.summary``) of the first string, key or
     value, holding U+0000 in a JSON-shaped value; ``""`` when the value is
     such a string itself; None when there is none."""
-    path = _nul_path(value, ())
+    path = nul_path(value)
     return None if path is None else ".".join(str(p) for p in path)
 
 
-def _nul_path(value: Any, path: tuple) -> tuple | None:
+def nul_path(value: Any, path: tuple = ()) -> tuple | None:
+    """:func:`nul_field` as keys and list indexes, for callers that locate it
+    further (the YAML reader finds its line)."""
     if isinstance(value, str):
         return path if "\x00" in value else None
     if isinstance(value, dict):
@@ -30,12 +32,12 @@ def _nul_path(value: Any, path: tuple) -> tuple | None:
             here = (*path, key)
             if isinstance(key, str) and "\x00" in key:
                 return here
-            found = _nul_path(item, here)
+            found = nul_path(item, here)
             if found is not None:
                 return found
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            found = _nul_path(item, (*path, i))
+            found = nul_path(item, (*path, i))
             if found is not None:
                 return found
     return None
