@@ -1,0 +1,63 @@
+"""Typed errors of the use cases. Each carries a stable ``code``, the field it is
+about (or None), a message in English and in Chinese, and the HTTP status the
+API maps it to; the CLI prints the same fields as one line and exits non-zero.
+One shape for every adapter, so a person reads the same reason everywhere."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AppError(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "error"
+    exit_code: ClassVar[int] = 2
+
+    def __init__(self, message: str, *, field: str | None = None, message_zh: str | None = None) -> None:
+        self.message = message
+        self.field = field
+        self.message_zh = message_zh or message
+        super().__init__(f"{field}: {message}" if field else message)
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "field": self.field, "message": self.message, "message_zh": self.message_zh}
+
+
+class BadInput(AppError):
+    """The input is malformed or breaks a rule of the procedure; nothing was recorded."""
+
+    status = 422
+    code = "bad_input"
+
+
+class NotSignedIn(AppError):
+    status = 401
+    code = "not_signed_in"
+
+
+class Forbidden(AppError):
+    """The principal may not do this (or, for a supervisor outside their scope,
+    may not even know the review exists: use NotFound then)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    """Wrong step, a review that has ended, a stale version, an id in use."""
+
+    status = 409
+    code = "conflict"
+
+
+class Unavailable(AppError):
+    """The engine (Temporal) or a database does not answer; try again later."""
+
+    status = 503
+    code = "unavailable"
+    exit_code = 3
