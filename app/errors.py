@@ -61,3 +61,11 @@ class Unavailable(AppError):
     status = 503
     code = "unavailable"
     exit_code = 3
+
+
+class TooManyAttempts(AppError):
+    """Sign-in refused for a while: too many failures for this account or from
+    this address (the limit and window are settings)."""
+
+    status = 429
+    code = "too_many_attempts"

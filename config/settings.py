@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.procedure import StepDeadlines
 
 DEV_SIGNING_KEY = "pingyi-development-signing-key-not-for-production"
+DEV_SESSION_SECRET = "pingyi-development-session-secret-not-for-production"
 
 
 class Settings(BaseSettings):
@@ -45,11 +46,37 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
 
+    # the HTTP API (api/), sign-in and sessions
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    allowed_origins: list[str] = Field(default_factory=list, description="origins a browser may call the API from (CORS); empty: same origin only")
+    session_secret: str = DEV_SESSION_SECRET
+    session_hours: float = Field(default=12, gt=0)
+    session_cookie_secure: bool = Field(default=True, description="Secure flag on the session cookie; only development over plain http may turn it off")
+    dev_sign_in: bool | None = Field(default=None, description="sign in as any directory person without a password; default on in development, refused in production")
+    sign_in_max_failures: int = Field(default=5, ge=1, description="failed sign-ins per account, and per client address, within the window before sign-in is refused")
+    sign_in_window_minutes: float = Field(default=15, gt=0)
+    token_days: float = Field(default=90, gt=0, description="default lifetime of a bearer token")
+
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> "Settings":
         if self.environment == "production" and self.signing_key == DEV_SIGNING_KEY:
             raise ValueError("PINGYI_SIGNING_KEY must be set in production (the development key is public)")
+        if self.environment == "production" and self.session_secret == DEV_SESSION_SECRET:
+            raise ValueError("PINGYI_SESSION_SECRET must be set in production (the development secret is public)")
+        if self.environment == "production" and self.dev_sign_in:
+            raise ValueError("PINGYI_DEV_SIGN_IN cannot be enabled in production (it signs anyone in without a password)")
+        if self.environment == "production" and not self.session_cookie_secure:
+            raise ValueError("PINGYI_SESSION_COOKIE_SECURE cannot be turned off in production")
         return self
+
+    @property
+    def dev_sign_in_enabled(self) -> bool:
+        return self.environment == "development" and self.dev_sign_in is not False
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
 
     @property
     def db_url(self) -> str:

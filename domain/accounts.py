@@ -1,0 +1,111 @@
+"""Accounts, standing roles and tokens: the words, and the events the audit log
+keeps of them. Every sign-in, failed sign-in, grant and token change is an
+event on the account's stream (``account-<id>``), hash-chained with the
+reviews' events, so the auditor verifies who could act with the same tools that
+verify what they did.
+
+Review roles (reviewer, co-reviewer, subject) are never granted: they come from
+a review's assignment. Only the standing roles below are granted to an account.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from domain.events import DomainEvent, event
+
+
+class StandingRole(StrEnum):
+    SUPERVISOR = "supervisor"  # within a scope: the subtree of one unit
+    AUDITOR = "auditor"  # reads everything, changes nothing
+    ADMINISTRATOR = "administrator"  # accounts and grants, no review content
+
+
+class TokenScope(StrEnum):
+    """What a system's bearer token may do, on top of what its account's roles
+    allow (a token never widens them)."""
+
+    REVIEWS_READ = "reviews:read"
+    REVIEWS_WRITE = "reviews:write"
+    DIRECTORY_READ = "directory:read"
+    AUDIT_READ = "audit:read"
+    OUTBOX_READ = "outbox:read"
+    ACCOUNTS_ADMIN = "accounts:admin"
+
+
+def account_stream(account_id: str) -> str:
+    return f"account-{account_id}"
+
+
+class SignInMethod(StrEnum):
+    PASSWORD = "password"
+    DEVELOPMENT = "development"
+
+
+class FailureReason(StrEnum):
+    BAD_PASSWORD = "bad_password"
+    NO_PASSWORD = "no_password"
+    DISABLED = "disabled"
+    RATE_LIMITED = "rate_limited"
+
+
+@event("account.created")
+class AccountCreated(DomainEvent):
+    account_id: str
+    person_id: str
+
+
+@event("account.password_changed")
+class PasswordChanged(DomainEvent):
+    account_id: str
+
+
+@event("account.signed_in")
+class SignedIn(DomainEvent):
+    account_id: str
+    method: SignInMethod
+    client: str | None = Field(default=None, max_length=200)
+
+
+@event("account.sign_in_failed")
+class SignInFailed(DomainEvent):
+    account_id: str
+    failure: FailureReason
+    client: str | None = Field(default=None, max_length=200)
+
+
+@event("account.signed_out")
+class SignedOut(DomainEvent):
+    account_id: str
+
+
+@event("account.role_granted")
+class RoleGranted(DomainEvent):
+    account_id: str
+    role: StandingRole
+    scope: str | None = None  # the unit whose subtree a supervisor supervises
+
+
+@event("account.role_revoked")
+class RoleRevoked(DomainEvent):
+    account_id: str
+    role: StandingRole
+    scope: str | None = None
+
+
+@event("account.token_issued")
+class TokenIssued(DomainEvent):
+    account_id: str
+    token_id: str
+    name: str
+    scopes: tuple[TokenScope, ...]
+    expires_at: datetime
+
+
+@event("account.token_revoked")
+class TokenRevoked(DomainEvent):
+    account_id: str
+    token_id: str
