@@ -1,0 +1,1 @@
+"""One APIRouter per area (FastAPI's "bigger applications" layout)."""
