@@ -11,6 +11,7 @@ import typer
 import yaml
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
@@ -228,10 +229,10 @@ def explain_(
 @app.command()
 def plan(
     period: Annotated[str, typer.Option("--period", help="the period's label, e.g. 2026H2")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON: total, counts per tier and level, gaps")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON: total, counts per tier and level, gaps, notices, rules")] = False,
     db: DbOption = None,
 ) -> None:
-    """Plan a period: assignments per tier and level, and every gap in coverage."""
+    """Plan a period: assignments per tier and level, every gap in coverage, and the notices to confirm."""
     engine = _engine(db)
     load_rubrics(engine)
     _, _, summary = plan_period(engine, period)
@@ -245,12 +246,18 @@ def plan(
     t.add_row("[bold]all[/bold]", *(str(totals[x]) for x in "ABC"), f"[bold]{summary.total}[/bold]")
     console.print(t)
     console.print(f"organizations {summary.by_kind.get('organization', 0)} · members {summary.by_kind.get('member', 0)} · co-reviewed {summary.co_reviewed} · subjects in scope {summary.subjects_in_scope}")
+    console.print(f"rules: a party branch needs at least {summary.rules.min_branch_members} full members (PINGYI_MIN_BRANCH_MEMBERS)")
+    if summary.notices:
+        n = Table("notice", "person", "units", "message", title=f"Notices to confirm ({len(summary.notices)})", title_style="bold yellow")
+        for notice in summary.notices:
+            n.add_row(notice.kind.value, notice.person_id, ", ".join(notice.unit_ids), escape(f"{notice.message_zh}\n{notice.message_en}"))
+        console.print(n)
     if not summary.gaps:
         console.print("[green]No gaps: every subject in scope has exactly one reviewer (全覆盖).[/green]")
         return
     g = Table("gap", "unit", "person", "subjects left", "message", title=f"Gaps ({len(summary.gaps)})", title_style="bold red")
     for gap in summary.gaps:
-        g.add_row(gap.kind.value, gap.unit_id or "", gap.person_id or "", str(len(gap.subject_ids)), f"{gap.message_zh}\n{gap.message_en}")
+        g.add_row(gap.kind.value, gap.unit_id or "", gap.person_id or "", str(len(gap.subject_ids)), escape(f"{gap.message_zh}\n{gap.message_en}"))
     console.print(g)
 
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     rectify_days: float = 30
     reminder_lead_hours: float = 24
 
+    min_branch_members: int = Field(default=3, ge=1, description="the fewest full members a party branch may have before the plan names it as a gap (party rules: 3)")
+
     signing_key: str = DEV_SIGNING_KEY
     checkpoint_every_seconds: float = Field(default=60, gt=0, description="how often a running worker signs a checkpoint of the event log")
     log_format: Literal["console", "json"] | None = None

@@ -10,16 +10,17 @@ reviewer is an explicit supervisor command (``reassign_reviewer``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from sqlalchemy import Engine
 
+from config.settings import get_settings
 from directory.csv_files import read_csv_dir
 from directory.example import EXAMPLE_SOURCE, build_example
 from directory.yaml_file import read_yaml
 from domain import events as e
 from domain.assignment import Assignment, AssignmentView, Blocked, assign_subject, explain
-from domain.coverage import PlanSummary, plan
+from domain.coverage import PlanRules, PlanSummary, plan
 from domain.errors import CommandRejected
 from domain.org import Directory, is_person_id, is_unit_id
 from domain.procedure import StepDeadlines, SubjectKind
@@ -129,10 +130,34 @@ def spec_from_assignment(a: Assignment, d: Directory, *, review_id: str, campaig
     )
 
 
-def plan_period(engine: Engine, period: str = "") -> tuple[Directory, list[Assignment], PlanSummary]:
+def plan_rules() -> PlanRules:
+    """The plan's rules as this installation sets them (``PINGYI_MIN_BRANCH_MEMBERS``)."""
+    return PlanRules(min_branch_members=get_settings().min_branch_members)
+
+
+def plan_period(engine: Engine, period: str = "", rules: PlanRules | None = None) -> tuple[Directory, list[Assignment], PlanSummary]:
     d = DirectoryStore(engine).load()
-    derivation, summary = plan(d, rubric(), period)
+    derivation, summary = plan(d, rubric(), period, rules or plan_rules())
     return d, derivation.assignments, summary
+
+
+def known_people(engine: Engine, person_ids: Iterable[str]) -> set[str]:
+    """Which of these ids name a person in the directory. The application
+    layer refuses a reviewer, co-reviewer or subject the directory does not
+    know before anything reaches a review's history."""
+    return DirectoryStore(engine).known_people(person_ids)
+
+
+def person_exists(engine: Engine, person_id: str) -> bool:
+    return bool(known_people(engine, [person_id]))
+
+
+def unknown_people(engine: Engine, person_ids: Iterable[str]) -> list[str]:
+    """The ids of ``person_ids`` the directory does not know, in the order given
+    (each once): what a refusal names."""
+    ids = list(dict.fromkeys(person_ids))
+    known = known_people(engine, ids)
+    return [pid for pid in ids if pid not in known]
 
 
 def iter_assignments(engine: Engine, *, kind: SubjectKind | None = None, tier: int | None = None) -> Iterator[AssignmentView]:

@@ -2,7 +2,9 @@
 example's shape (headquarters, local bureaus under local party committees and
 guided by headquarters, departments overseen by party-group members, technical
 institutes, branches with members) repeated until the directory has exactly the
-requested number of subjects in scope.
+requested number of subjects in scope, and a clean one (a plan of it has no
+gaps: every branch has at least the minimum membership, every secretary has
+someone to review).
 
 Deterministic for a seed; names are generated (``directory.names``).
 """
@@ -10,6 +12,7 @@ Deterministic for a seed; names are generated (``directory.names``).
 from __future__ import annotations
 
 from directory.builder import DirectoryBuilder
+from domain.coverage import MIN_BRANCH_MEMBERS
 from domain.org import Directory, Tier, UnitKind
 from domain.rubric import UnitCategory as C
 
@@ -44,6 +47,11 @@ class _Counted(DirectoryBuilder):
         return super().members(uid, n)
 
     def branch_counted(self, uid: str, name: str, *, parent: str, category: C, overseen_by: str | None = None) -> None:
+        if self.left < MIN_BRANCH_MEMBERS:
+            # too few subjects left for a real branch (a secretary and two more):
+            # they sit in the parent's leadership team instead, so the organization stays clean
+            self.team(parent, self.left)
+            return
         self.subject_unit(uid, name, parent=parent, tier=Tier.BRANCH, kind=UnitKind.BRANCH, category=category, overseen_by=overseen_by)
         self.team(uid, 2)
         self.members(uid, self.rng.randint(8, 15))
@@ -57,12 +65,17 @@ def generate(subjects: int, seed: int = 1) -> Directory:
     hq = b.unit("U-S-HQ", "总局党组", parent=None, tier=Tier.HEADQUARTERS, kind=UnitKind.PARTY_GROUP)
     b.team(hq, 1)
     organs = b.subject_unit("U-S-HQ-ORG", "总局直属机关党委", parent=hq, tier=Tier.HEADQUARTERS, kind=UnitKind.PARTY_COMMITTEE)
+    b.team(organs, 1)  # its secretary reviews someone even when nothing else fits under it
     committee = None
     i = 0
     while b.left > 0:
         i += 1
         if b.left < 40:
             # the remainder: one more branch under the organs' committee, sized to hit the target
+            # (or, if too few are left for a branch, seats in the organs' committee)
+            if b.left < MIN_BRANCH_MEMBERS:
+                b.team(organs, b.left)
+                break
             uid = f"U-S-R{i:05d}"
             b.subject_unit(uid, f"第{i}党支部", parent=organs, tier=Tier.BRANCH, kind=UnitKind.BRANCH)
             b.members(uid, b.left)
@@ -78,7 +91,8 @@ def generate(subjects: int, seed: int = 1) -> Directory:
             if b.left <= 0:
                 break
             b.branch_counted(f"{bureau}-D{j:02d}", f"第{i}局第{j}处党支部", parent=bureau, category=cat, overseen_by=team[j % len(team)])
-        if b.left <= 0:
+        if b.left < 2:
+            b.team(bureau, b.left)  # a technical centre needs someone for its secretary to review
             break
         inst = b.subject_unit(f"{bureau}-TC", f"第{i}局技术中心党委", parent=bureau, tier=Tier.AFFILIATED,
                               kind=UnitKind.PARTY_COMMITTEE, category=C.TECHNICAL_INSTITUTION, overseen_by=team[0])

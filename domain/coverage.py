@@ -2,7 +2,12 @@
 organization and every member is reviewed". A plan of a period is the
 derivation of every assignment plus the list of everything that keeps the
 directory from full coverage, each gap naming the unit or person at fault and
-the subjects it leaves without a reviewer.
+the subjects it leaves without a reviewer, plus the notices: legitimate shapes
+the office must confirm because they change who is reviewed how often
+(spec §9: a person holding two principal posts, 兼任).
+
+Nothing may pass silently: every person of the directory ends up a subject
+(once per post), a reviewer, or named in a gap or a notice.
 """
 
 from __future__ import annotations
@@ -10,10 +15,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.assignment import Assignment, Blocked, BlockReason, Derivation, derive  # noqa: F401 (Blocked re-exported)
-from domain.org import TIER_NAMES, Directory, Tier
+from domain.org import TIER_NAMES, Directory, Tier, UnitKind
 from domain.procedure import SubjectKind
 from domain.rubric import Rubric, SubjectLevel, rubric
 
@@ -31,6 +36,43 @@ class GapKind(StrEnum):
     UNKNOWN_GUIDE = "unknown_guide"
     GUIDE_WITHOUT_LEADER = "guide_without_leader"
     SECRETARY_NOT_REVIEWING = "secretary_not_reviewing"
+    BRANCH_TOO_SMALL = "branch_too_small"
+
+
+# Party rules: a party branch is formed where there are at least three full
+# members (正式党员三人以上). An organization may set another number (a setting).
+MIN_BRANCH_MEMBERS = 3
+
+
+class PlanRules(BaseModel):
+    """The rules of a plan an organization may set, carried in the plan's
+    output so a reader sees which were applied."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_branch_members: int = Field(default=MIN_BRANCH_MEMBERS, ge=1, description="the fewest full members (secretary included) a party branch may have")
+
+
+class NoticeKind(StrEnum):
+    CONCURRENT_POSTS = "concurrent_posts"  # 兼任: principal leader of two or more organizations
+    REVIEWED_ELSEWHERE = "reviewed_elsewhere"  # every post of theirs is in another authority's organization
+
+
+class Notice(BaseModel):
+    """A shape that is legitimate but must be seen: the office confirms it.
+    ``subject_ids`` are the reviews it concerns (for concurrent posts: one
+    per organization led, each with its ``reviewer_ids`` entry, "" where the
+    organization is reviewed outside this directory or has no reviewer)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: NoticeKind
+    person_id: str
+    unit_ids: tuple[str, ...] = ()
+    subject_ids: tuple[str, ...] = ()
+    reviewer_ids: tuple[str, ...] = ()
+    message_zh: str
+    message_en: str
 
 
 class Gap(BaseModel):
@@ -83,10 +125,11 @@ def _gap(kind: GapKind, d: Directory, *, unit_id: str | None = None, person_id: 
     return Gap(kind=kind, unit_id=unit_id, person_id=person_id, subject_ids=subject_ids, detail=detail, message_zh=zh, message_en=en)
 
 
-def gaps(d: Directory, derivation: Derivation) -> list[Gap]:
+def gaps(d: Directory, derivation: Derivation, rules: PlanRules | None = None) -> list[Gap]:
     """Everything that prevents full coverage, one gap per cause (a unit without
     a leader is one gap, however many subjects it leaves unreviewed), sorted by
     kind and the unit or person concerned."""
+    rules = rules or PlanRules()
     structure = d.structure()
     grouped: dict[tuple[GapKind, str | None, str | None], list[str]] = defaultdict(list)
     for b in derivation.blocked:
@@ -125,32 +168,131 @@ def gaps(d: Directory, derivation: Derivation) -> list[Gap]:
             out.append(_gap(GapKind.UNKNOWN_GUIDE, d, unit_id=u.id, detail=(u.guided_by,)))
         elif guide.leader_id is None:
             out.append(_gap(GapKind.GUIDE_WITHOUT_LEADER, d, unit_id=u.id, detail=(guide.id,)))
-    out.extend(_idle_secretaries(d, derivation))
+    small = _small_branches(d, rules)
+    out.extend(small)
+    out.extend(_idle_secretaries(d, derivation, {g.unit_id for g in small}))
     order = list(GapKind)
     out.sort(key=lambda g: (order.index(g.kind), g.unit_id or "", g.person_id or ""))
     return out
 
 
-def _idle_secretaries(d: Directory, derivation: Derivation) -> list[Gap]:
-    """每个书记都作点评: the leader of every organization with organizations
-    under it must review someone. Not reported where a child is blocked by
-    another gap: that gap is the cause, and fixing it gives the leader work."""
-    reviewers = {a.reviewer_id for a in derivation.assignments}
-    blocked = {b.subject_id for b in derivation.blocked}
+def _small_branches(d: Directory, rules: PlanRules) -> list[Gap]:
+    """A party branch below the minimum membership: counted as its distinct
+    people (secretary, branch committee, members), so a secretary listed as
+    the only member counts once, and the branch is named with everyone in it."""
     out = []
-    for uid, kids in d.children.items():
-        u = d.units.get(uid)
-        if u is None or u.external or u.leader_id is None or u.leader_id in reviewers:
+    least = rules.min_branch_members
+    team, members = d.team, d.members
+    for u in d.units.values():
+        if u.kind is not UnitKind.BRANCH or u.external:
             continue
-        if any(k in blocked for k in kids):
+        people = team.get(u.id, []) + members.get(u.id, [])
+        if u.leader_id is not None:
+            people = [u.leader_id, *people]
+        if len(people) >= least and len(set(people)) >= least:
             continue
-        if any(k in d.units and not d.units[k].external for k in kids):
-            out.append(_gap(GapKind.SECRETARY_NOT_REVIEWING, d, unit_id=uid, person_id=u.leader_id))
+        named = tuple(dict.fromkeys(people))
+        if len(named) < least:
+            zh, en = _small_branch_message(d, u.id, named, least)
+            out.append(Gap(kind=GapKind.BRANCH_TOO_SMALL, unit_id=u.id, person_id=u.leader_id, detail=named,
+                           message_zh=zh, message_en=en))
     return out
 
 
+def _small_branch_message(d: Directory, unit_id: str, people: tuple[str, ...], least: int) -> tuple[str, str]:
+    u, u_en = f"{d.unit_name(unit_id)}（{unit_id}）", f"{d.unit_name(unit_id)} ({unit_id})"
+    who = "、".join(f"{d.name_of(x)}（{x}）" for x in people) or "无人"
+    who_en = ", ".join(f"{d.name_of(x)} ({x})" for x in people) or "nobody"
+    parent_id = d.units[unit_id].parent_id
+    up = f"，上级组织{d.unit_name(parent_id)}（{parent_id}）" if parent_id else ""
+    up_en = f"; parent organization {d.unit_name(parent_id)} ({parent_id})" if parent_id else ""
+    return (f"{u}只有{len(people)}名党员（{who}），少于党支部至少应有的{least}名正式党员{up}：请补充党员或与其他支部合并。",
+            f"{u_en} has {len(people)} member(s) ({who_en}), fewer than the {least} full members a party branch needs{up_en}: add members or merge it with another branch.")
+
+
+def _idle_secretaries(d: Directory, derivation: Derivation, reported: set[str | None]) -> list[Gap]:
+    """每个书记都作点评: the leader of every organization of ours must review
+    someone. Not reported where something the leader would review is blocked
+    by another gap, or where the unit is already named for being too small:
+    that gap is the cause, and fixing it gives the leader work."""
+    reviewers = {a.reviewer_id for a in derivation.assignments}
+    blocked = {b.subject_id for b in derivation.blocked}
+    children, team, members = d.children, d.team, d.members
+    out = []
+    for u in d.units.values():
+        if u.external or u.leader_id is None or u.leader_id in reviewers or u.id in reported:
+            continue
+        if any(x in blocked for x in children.get(u.id, ())) or any(x in blocked for x in team.get(u.id, ())) \
+                or any(x in blocked for x in members.get(u.id, ())):
+            continue
+        out.append(_gap(GapKind.SECRETARY_NOT_REVIEWING, d, unit_id=u.id, person_id=u.leader_id))
+    return out
+
+
+def notices(d: Directory, derivation: Derivation) -> list[Notice]:
+    """What the office must confirm: people holding two principal posts (兼任,
+    reviewed once per post, spec §9), and people known here only through
+    another authority's organizations who review nobody here."""
+    out: list[Notice] = []
+    internal = d.units
+    concurrent = {pid: [uid for uid in led if uid in internal and not internal[uid].external] for pid, led in d.leads.items()}
+    concurrent = {pid: sorted(led) for pid, led in concurrent.items() if len(led) > 1}
+    if concurrent:
+        wanted = {uid for led in concurrent.values() for uid in led}
+        by_unit = {a.subject_id: a for a in derivation.assignments if a.subject_id in wanted}
+        for pid in sorted(concurrent):
+            led = concurrent[pid]
+            reviewers = tuple(by_unit[uid].reviewer_id if uid in by_unit else "" for uid in led)
+            out.append(_concurrent_notice(d, pid, tuple(led), reviewers))
+    reviewers_here = {a.reviewer_id for a in derivation.assignments} | {c for a in derivation.assignments for c in a.co_reviewer_ids}
+    elsewhere: set[str] = set()
+    for u in internal.values():
+        if u.external:
+            elsewhere.update(x for x in (u.leader_id, *d.team.get(u.id, ()), *d.members.get(u.id, ())) if x)
+    for pid in sorted(elsewhere):
+        if pid in reviewers_here or pid not in d.people:
+            continue
+        posts = d.leads.get(pid, []) + d.teams_of.get(pid, []) + d.member_of.get(pid, [])
+        if any(uid in internal and not internal[uid].external for uid in posts):
+            continue
+        units = tuple(sorted({uid for uid in posts if uid in internal}))
+        who, who_en = f"{d.name_of(pid)}（{pid}）", f"{d.name_of(pid)} ({pid})"
+        names = "、".join(f"{d.unit_name(x)}（{x}）" for x in units)
+        names_en = ", ".join(f"{d.unit_name(x)} ({x})" for x in units)
+        out.append(Notice(kind=NoticeKind.REVIEWED_ELSEWHERE, person_id=pid, unit_ids=units,
+                          message_zh=f"{who}只属于其他党组织（{names}），在本名录中既不被点评，也不点评任何对象。",
+                          message_en=f"{who_en} belongs only to another authority's organizations ({names_en}): neither reviewed nor reviewing here."))
+    return out
+
+
+def _concurrent_notice(d: Directory, pid: str, led: tuple[str, ...], reviewers: tuple[str, ...]) -> Notice:
+    who, who_en = f"{d.name_of(pid)}（{pid}）", f"{d.name_of(pid)} ({pid})"
+    posts = "、".join(f"{d.unit_name(x)}（{x}）" for x in led)
+    posts_en = " and ".join(f"{d.unit_name(x)} ({x})" for x in led)
+    parts, parts_en = [], []
+    for uid, rid in zip(led, reviewers):
+        unit = f"{d.unit_name(uid)}（{uid}）"
+        unit_en = f"{d.unit_name(uid)} ({uid})"
+        if rid:
+            parts.append(f"{unit}由{d.name_of(rid)}（{rid}）点评")
+            parts_en.append(f"{unit_en} by {d.name_of(rid)} ({rid})")
+        elif d.units[uid].parent_id is None:
+            parts.append(f"{unit}在本名录之外点评")
+            parts_en.append(f"{unit_en} outside this directory")
+        else:
+            parts.append(f"{unit}暂无点评人（见缺口）")
+            parts_en.append(f"{unit_en} has no reviewer yet (see the gaps)")
+    return Notice(
+        kind=NoticeKind.CONCURRENT_POSTS, person_id=pid, unit_ids=led, subject_ids=led, reviewer_ids=reviewers,
+        message_zh=f"{who}兼任{posts}的主要负责人：按每个职务各接受一次点评（{'；'.join(parts)}），请确认。",
+        message_en=f"{who_en} is the principal leader of {posts_en} (concurrent posts): reviewed once per post ({'; '.join(parts_en)}); please confirm.",
+    )
+
+
 class PlanSummary(BaseModel):
-    """What ``reviewctl directory plan`` prints: totals per tier and level, and the gaps."""
+    """What ``reviewctl directory plan`` prints: totals per tier and level,
+    the gaps, the notices to confirm, and the rules applied. Notices do not
+    stand in the way of full coverage; gaps do."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -162,6 +304,8 @@ class PlanSummary(BaseModel):
     by_kind: dict[str, int]
     co_reviewed: int
     gaps: list[Gap]
+    notices: list[Notice] = Field(default_factory=list)
+    rules: PlanRules = Field(default_factory=PlanRules)
 
     @property
     def full_coverage(self) -> bool:
@@ -177,11 +321,12 @@ def count_by_tier_level(assignments: list[Assignment]) -> dict[int, dict[str, in
     return counts
 
 
-def plan(d: Directory, rb: Rubric | None = None, period: str = "") -> tuple[Derivation, PlanSummary]:
+def plan(d: Directory, rb: Rubric | None = None, period: str = "", rules: PlanRules | None = None) -> tuple[Derivation, PlanSummary]:
     """Derive a period's assignments and check them for full coverage."""
     rb = rb or rubric()
+    rules = rules or PlanRules()
     derivation = derive(d, rb)
-    found = gaps(d, derivation)
+    found = gaps(d, derivation, rules)
     kinds = Counter(a.kind for a in derivation.assignments)
     by_kind = {k.value: kinds.get(k, 0) for k in SubjectKind}
     co = sum(1 for a in derivation.assignments if a.co_reviewer_ids)
@@ -194,6 +339,8 @@ def plan(d: Directory, rb: Rubric | None = None, period: str = "") -> tuple[Deri
         by_kind=by_kind,
         co_reviewed=co,
         gaps=found,
+        notices=notices(d, derivation),
+        rules=rules,
     )
     return derivation, summary
 
@@ -203,4 +350,5 @@ def tier_label(tier: int) -> str:
     return f"{tier} {names[0]} / {names[1]}" if names else str(tier)
 
 
-__all__ = ["Gap", "GapKind", "PlanSummary", "Blocked", "count_by_tier_level", "gaps", "plan", "tier_label"]
+__all__ = ["Gap", "GapKind", "MIN_BRANCH_MEMBERS", "Notice", "NoticeKind", "PlanRules", "PlanSummary", "Blocked",
+           "count_by_tier_level", "gaps", "notices", "plan", "tier_label"]

@@ -183,6 +183,17 @@ class DirectoryStore:
         with self._reader() as conn:
             return self._load(conn)
 
+    def known_people(self, person_ids: Iterable[str]) -> set[str]:
+        """The subset of ``person_ids`` stored as people (one query per chunk of ids)."""
+        ids = sorted({p for p in person_ids if isinstance(p, str) and p})
+        found: set[str] = set()
+        if not ids:
+            return found
+        with self._reader() as conn:
+            for i in range(0, len(ids), CHUNK):
+                found.update(r[0] for r in conn.execute(select(people_t.c.id).where(people_t.c.id.in_(ids[i:i + CHUNK]))))
+        return found
+
     def _load(self, conn: Connection) -> Directory:
         units = [_unit_from_row(r) for r in conn.execute(select(*(units_t.c[c] for c in _UNIT_COLS)).order_by(units_t.c.id))]
         people = [Person(id=r[0], name=r[1]) for r in conn.execute(select(people_t.c.id, people_t.c.name).order_by(people_t.c.id))]

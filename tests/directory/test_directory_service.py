@@ -150,3 +150,19 @@ def test_iter_assignments_lists_views_with_explanations(engine):
     views = list(iter_assignments(engine, kind=SubjectKind.MEMBER, tier=4))
     assert views and all(v.subject_kind is SubjectKind.MEMBER and v.tier == 4 for v in views)
     assert views[0].explanation.zh and views[0].explanation.en and views[0].reviewer_name
+
+
+def test_known_people_tells_the_app_layer_which_ids_exist(engine):
+    """The application layer refuses a reviewer, co-reviewer or subject the
+    directory does not know, naming the id."""
+    from directory.service import known_people, person_exists, unknown_people
+
+    load_example(engine)
+    d = build_example()
+    some = sorted(d.people)[:3]
+    assert known_people(engine, some + ["P-NOBODY", "U-HQ", ""]) == set(some)
+    assert person_exists(engine, some[0]) and not person_exists(engine, "P-NOBODY")
+    assert unknown_people(engine, ["P-NOBODY", some[1], "P-NOBODY", "P-GONE"]) == ["P-NOBODY", "P-GONE"]
+    assert known_people(engine, []) == set()
+    many = sorted(d.people)
+    assert known_people(engine, many) == set(many)  # more ids than one query's chunk

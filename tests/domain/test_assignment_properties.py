@@ -1,7 +1,8 @@
 """Property tests of who-reviews-whom on random trees: every subject in scope
 gets exactly one reviewer (the one the construction intended), nobody reviews
-themselves, every secretary of a non-leaf unit reviews someone, and when the
-data is broken every subject left without a reviewer is named by a gap."""
+themselves, every secretary reviews someone or is named, small branches and
+two principal posts are named, nobody disappears, and when the data is broken
+every subject left without a reviewer is named by a gap."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.assignment import assign_subject, derive
-from domain.coverage import GapKind, plan
+from domain.coverage import GapKind, NoticeKind, PlanRules, plan
 from domain.org import Directory, Membership, Role, Unit
 from domain.procedure import SubjectKind
 from org_trees import Tree, org_trees
@@ -46,19 +47,92 @@ def test_nobody_reviews_themselves(tree: Tree):
 
 @FAST
 @given(org_trees())
-def test_every_secretary_of_a_non_leaf_unit_reviews(tree: Tree):
+def test_every_secretary_reviews_or_is_named(tree: Tree):
     """每个书记都作点评. Where a tree's posts leave a secretary nobody to review,
-    the plan must say so; otherwise the plan is gap-free."""
+    the plan must say so; a branch below the minimum membership is named for
+    that; otherwise the plan is gap-free."""
     d = tree.directory()
     derivation, summary = plan(d)
-    reviewers = set(tree.expected_reviewer.values())
-    idle = {u.id for u in tree.units if not u.external and d.children.get(u.id) and u.leader_id not in reviewers}
-    assert {g.unit_id for g in summary.gaps if g.kind is GapKind.SECRETARY_NOT_REVIEWING} == idle
-    assert all(g.kind is GapKind.SECRETARY_NOT_REVIEWING for g in summary.gaps)
+    assert {g.unit_id for g in summary.gaps if g.kind is GapKind.SECRETARY_NOT_REVIEWING} == tree.idle_secretaries()
+    assert {g.unit_id for g in summary.gaps if g.kind is GapKind.BRANCH_TOO_SMALL} == tree.small_branches()
+    for g in summary.gaps:
+        if g.kind is GapKind.BRANCH_TOO_SMALL:
+            assert set(g.detail) == tree.branch_people[g.unit_id]
+    assert all(g.kind in (GapKind.SECRETARY_NOT_REVIEWING, GapKind.BRANCH_TOO_SMALL) for g in summary.gaps)
     actual_reviewers = {a.reviewer_id for a in derivation.assignments}
     for u in tree.units:
-        if not u.external and d.children.get(u.id) and u.id not in idle:
+        if not u.external and u.id not in tree.idle_secretaries() | tree.small_branches():
             assert u.leader_id in actual_reviewers
+
+
+@FAST
+@given(org_trees(), st.integers(min_value=1, max_value=6))
+def test_the_minimum_branch_size_is_a_rule(tree: Tree, least: int):
+    _, summary = plan(tree.directory(), rules=PlanRules(min_branch_members=least))
+    assert {g.unit_id for g in summary.gaps if g.kind is GapKind.BRANCH_TOO_SMALL} == tree.small_branches(least)
+    assert {g.unit_id for g in summary.gaps if g.kind is GapKind.SECRETARY_NOT_REVIEWING} == tree.idle_secretaries(least)
+
+
+@FAST
+@given(org_trees())
+def test_two_principal_posts_are_notices_and_reviewed_once_per_post(tree: Tree):
+    d = tree.directory()
+    derivation, summary = plan(d)
+    got = {n.person_id: n.unit_ids for n in summary.notices if n.kind is NoticeKind.CONCURRENT_POSTS}
+    assert got == tree.concurrent
+    for n in summary.notices:
+        assert d.name_of(n.person_id) in n.message_zh and n.person_id in n.message_en
+        assert all(uid in n.message_zh and uid in n.message_en for uid in n.unit_ids)
+    posts = Counter(a.leader_id for a in derivation.assignments if a.kind is SubjectKind.ORGANIZATION)
+    for pid, led in tree.concurrent.items():
+        assert posts[pid] == sum(1 for uid in led if d.units[uid].parent_id is not None)
+
+
+def _named(summary, d: Directory) -> set[str]:
+    """Every person a gap or notice names: directly, in its detail or subjects,
+    or as the principal leader of an organization it names."""
+    out: set[str] = set()
+    for item in [*summary.gaps, *summary.notices]:
+        ids = {item.unit_id if hasattr(item, "unit_id") else None, item.person_id, *getattr(item, "detail", ()),
+               *item.subject_ids, *getattr(item, "unit_ids", ())}
+        for x in ids:
+            if x is None:
+                continue
+            out.add(x)
+            if x in d.units and d.units[x].leader_id:
+                out.add(d.units[x].leader_id)
+    return out
+
+
+def _posts(d: Directory, pid: str) -> int:
+    """How many reviews a person must be the subject of: one per organization
+    of ours they lead below the top, else one if they sit in a team or branch of ours."""
+    led = [uid for uid in d.leads.get(pid, ()) if not d.units[uid].external]
+    if d.leads.get(pid):
+        return sum(1 for uid in led if d.units[uid].parent_id is not None)
+    ours = [uid for uid in d.teams_of.get(pid, []) + d.member_of.get(pid, []) if uid in d.units and not d.units[uid].external]
+    return 1 if ours or not (d.teams_of.get(pid) or d.member_of.get(pid)) else 0
+
+
+def _nobody_disappears(d: Directory) -> None:
+    derivation, summary = plan(d)
+    subject_of = Counter()
+    for a in derivation.assignments:
+        subject_of[a.leader_id if a.kind is SubjectKind.ORGANIZATION else a.subject_id] += 1
+    reviewers = {a.reviewer_id for a in derivation.assignments} | {c for a in derivation.assignments for c in a.co_reviewer_ids}
+    named = _named(summary, d)
+    for pid in d.people:
+        assert subject_of[pid] <= max(_posts(d, pid), 0) or pid in named, (pid, subject_of[pid])
+        accounted = (subject_of[pid] == _posts(d, pid) > 0) or pid in reviewers or pid in named
+        assert accounted, (pid, subject_of[pid], _posts(d, pid), summary.gaps, summary.notices)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(org_trees())
+def test_nobody_disappears(tree: Tree):
+    """Every person of the directory is the subject of exactly one review per
+    post they hold, or a reviewer, or named in a gap or a notice."""
+    _nobody_disappears(tree.directory())
 
 
 @FAST
@@ -145,3 +219,4 @@ def test_broken_data_is_reported_and_nobody_is_left_out_silently(tree: Tree, def
         assert sid in assigned or sid in in_gaps, sid
     for a in derivation.assignments:
         assert a.reviewer_id not in _subject_persons(a)
+    _nobody_disappears(d)

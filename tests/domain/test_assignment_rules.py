@@ -44,9 +44,10 @@ def small_org(**overrides) -> Directory:
         Membership("P-M1", "U-D1", M), Membership("P-M2", "U-D1", M), Membership("P-C1", "U-D1", L), Membership("P-C1", "U-D1", M),
         Membership("P-D1", "U-D1", M),  # the secretary listed among the members: still reviewed with the branch only
         Membership("P-B2", "U-B", L),
-        Membership("P-M3", "U-B-D1", M), Membership("P-M4", "U-B-D2", M),
+        Membership("P-M3", "U-B-D1", M), Membership("P-M5", "U-B-D1", M), Membership("P-M4", "U-B-D2", M), Membership("P-M6", "U-B-D2", M),
     ]
-    ids = ["P-HQ", "P-HQ2", "P-HQ3", "P-O1", "P-D1", "P-M1", "P-M2", "P-C1", "P-EXT", "P-B", "P-B2", "P-BD1", "P-BD2", "P-M3", "P-M4"]
+    ids = ["P-HQ", "P-HQ2", "P-HQ3", "P-O1", "P-D1", "P-M1", "P-M2", "P-C1", "P-EXT", "P-B", "P-B2", "P-BD1", "P-BD2", "P-M3", "P-M4",
+           "P-M5", "P-M6"]
     return Directory.build(units.values(), _people(*ids), memberships)
 
 
