@@ -7,8 +7,13 @@ BIN := $(VENV)/bin
 PYPROJECT_SUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
 RUN_STAMP := $(VENV)/.installed-run-$(PYPROJECT_SUM)
 TEST_STAMP := $(VENV)/.installed-test-$(PYPROJECT_SUM)
+# the pages' front-end packages (npm ci from the committed lock file) and their
+# gettext catalogues (.po in the repository, .mo compiled here, both ignored)
+LOCK_SUM := $(shell cksum package-lock.json | cut -d' ' -f1)
+NODE_STAMP := node_modules/.installed-$(LOCK_SUM)
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard pages/locale/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench clean pages-assets browsers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,16 +27,30 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(RUN_STAMP)
 
-install: $(RUN_STAMP)
+$(NODE_STAMP): package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
+	else echo "npm not found: pages are served without htmx and charts (install Node.js and npm)" >&2; fi
 
-run: $(RUN_STAMP)
+pages/locale/%/LC_MESSAGES/messages.mo: pages/locale/%/LC_MESSAGES/messages.po | $(RUN_STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@ -l $*
+
+pages-assets: $(NODE_STAMP) $(CATALOGUES)
+
+# Debian's Chromium and a CJK font for the browser tests (never a browser download)
+browsers:
+	@.ci/browsers
+
+install: $(RUN_STAMP) pages-assets
+
+run: $(RUN_STAMP) pages-assets
 	$(BIN)/reviewctl serve
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) pages-assets browsers
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules test-artifacts pages/locale/*/LC_MESSAGES/*.mo
