@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from conftest import BASE, PASSWORD, person, token
+from api_support import BASE, PASSWORD, person, token
 
 from api.main import create_app
 from api.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE
