@@ -167,24 +167,43 @@ def export_cmd(
 
 
 @app.command("cross-check")
-def cross_check_cmd(review_id: str, as_json: JsonOpt = False, db: DbOpt = None) -> None:
-    """Replay the log and compare with the workflow: its queried state, and every
-    event, command and step transition in its Temporal history."""
+def cross_check_cmd(
+    review_id: Annotated[Optional[str], typer.Argument(help="the review to check; omit with --all")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="every review the log or Temporal knows of")] = False,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Replay the log and compare with the workflow: its queried state, its
+    execution status (terminated, cancelled or timed out in Temporal while the
+    log says open), and every event, command and step transition in its history."""
     from config.settings import get_settings
     from service.temporal import connect
-    from service.crosscheck import cross_check
+    from service.crosscheck import cross_check, cross_check_all
+
+    if (review_id is None) == (not everything):
+        raise typer.BadParameter("give a review id, or --all")
 
     async def run():
-        client = await connect(get_settings())
-        return await cross_check(client, EventStore(_engine(db)), review_id)
+        s = get_settings()
+        client = await connect(s)
+        store = EventStore(_engine(db))
+        return await cross_check_all(client, store, s.task_queue) if everything else [await cross_check(client, store, review_id)]
 
-    report = asyncio.run(run())
+    reports = asyncio.run(run())
     if as_json:
-        print(report.model_dump_json(indent=2))
+        print(reports[0].model_dump_json(indent=2) if not everything else "[" + ",".join(r.model_dump_json() for r in reports) + "]")
     else:
-        out.print(f"review {review_id}: {report.log_events} events in the log, {report.history_events} recorded in the workflow history, {report.commands} command(s), steps {' → '.join(report.steps)}")
-        out.print("[green]consistent[/green]" if report.ok else "[red]MISMATCH[/red]")
-        for p in report.problems:
-            out.print("  " + p, markup=False)
-    if not report.ok:
+        for report in reports:
+            out.print(
+                f"review {report.review_id}: {report.log_events} events in the log, {report.history_events} recorded in the workflow history, "
+                f"{report.commands} command(s), steps {' → '.join(report.steps)}, execution {report.status or 'unknown'}",
+                markup=False,
+            )
+            out.print("[green]consistent[/green]" if report.ok else "[red]MISMATCH[/red]")
+            for p in report.problems:
+                out.print("  " + p, markup=False)
+        if everything:
+            bad = sum(1 for r in reports if not r.ok)
+            out.print(f"{len(reports)} review(s) checked, {bad} with a mismatch")
+    if not all(r.ok for r in reports):
         raise typer.Exit(1)

@@ -232,11 +232,7 @@ def list_reviews(
         rows = []
         async for wf in client.list_workflows(query, limit=limit):
             attrs = wf.typed_search_attributes
-            st = attrs.get(sa.STEP)
-            if wf.status and wf.status.name == "COMPLETED":
-                st = Step.CLOSED.value
-            elif wf.status and wf.status.name != "RUNNING":
-                st = wf.status.name.lower()
+            st = listed_step(attrs.get(sa.STEP), wf.status.name if wf.status else None)
             due = attrs.get(sa.DEADLINE)
             rows.append({"review_id": wf.id, "campaign": attrs.get(sa.CAMPAIGN), "step": st, "reviewer": attrs.get(sa.REVIEWER),
                          "unit": attrs.get(sa.SUBJECT_UNIT), "tier": attrs.get(sa.TIER), "deadline": due.isoformat() if due else None, "overdue": attrs.get(sa.OVERDUE)})
@@ -253,6 +249,18 @@ def list_reviews(
     out.print(f"{len(rows)} reviews · query: {query}")
 
 
+def listed_step(step_attribute: str | None, status: str | None) -> str | None:
+    """What the list shows as a review's step: how the review itself says it
+    ended (closed / cancelled, also when Temporal cancelled it), else an ended
+    execution's status: a review closed before its workflow indexed "closed"
+    is closed; one ended in Temporal without a word in its log says so."""
+    if step_attribute in (Step.CLOSED.value, Step.CANCELLED.value) or status in (None, "RUNNING"):
+        return step_attribute
+    if status == "COMPLETED":
+        return Step.CLOSED.value
+    return f"{status.lower()} in Temporal"
+
+
 def visibility_query(*, campaign=None, step=None, reviewer=None, unit=None, tier=None, overdue=None) -> str:
     """A Temporal visibility query over the review search attributes."""
     from workflows import search_attributes as sa
@@ -263,8 +271,8 @@ def visibility_query(*, campaign=None, step=None, reviewer=None, unit=None, tier
     parts = ['WorkflowType = "Review"']
     if campaign:
         parts.append(f"{sa.CAMPAIGN.name} = {quoted(campaign)}")
-    if step is Step.CLOSED:
-        parts.append('ExecutionStatus = "Completed"')
+    if step is Step.CLOSED:  # (before reviews indexed "closed", a completed one kept its last step)
+        parts.append(f'({sa.STEP.name} = {quoted(step.value)} OR (ExecutionStatus = "Completed" AND {sa.STEP.name} != {quoted(Step.CANCELLED.value)}))')
     elif step is Step.CANCELLED:
         parts.append(f"{sa.STEP.name} = {quoted(step.value)}")
     elif step is not None:

@@ -175,7 +175,21 @@ HUMAN_COMMAND_TYPES: tuple[type[Command], ...] = (
 )
 TIME_COMMAND_TYPES: tuple[type[Command], ...] = (SendReminder, PassDeadline)
 
-ReviewCommand = Annotated[Union[HUMAN_COMMAND_TYPES + TIME_COMMAND_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]
+
+# ---- the engine (issued by the workflow when Temporal itself cancels it) ----
+
+
+class RecordEngineCancellation(Command):
+    """Someone cancelled the review's workflow in Temporal (the Web UI's
+    "Request Cancellation", ``temporal workflow cancel``), bypassing Pingyi:
+    the review still records how it ended, so its log never falls silent."""
+
+    kind: Literal["record_engine_cancellation"] = "record_engine_cancellation"
+
+
+ENGINE_COMMAND_TYPES: tuple[type[Command], ...] = (RecordEngineCancellation,)
+
+ReviewCommand = Annotated[Union[HUMAN_COMMAND_TYPES + TIME_COMMAND_TYPES + ENGINE_COMMAND_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]
 
 HUMAN_COMMANDS: dict[str, type[Command]] = {c.model_fields["kind"].default: c for c in HUMAN_COMMAND_TYPES}
 

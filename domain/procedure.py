@@ -50,6 +50,7 @@ class Role(StrEnum):
     SUBJECT = "subject"
     SUPERVISOR = "supervisor"
     SYSTEM = "system"  # time: reminders and deadlines
+    ENGINE = "engine"  # the workflow engine itself: an operator acting in Temporal, not through Pingyi
 
 
 class ReviewMethod(StrEnum):

@@ -122,6 +122,7 @@ ALLOWED: dict[str, tuple[frozenset[Role], frozenset[Step] | None]] = {
     "cancel_review": (frozenset({Role.SUPERVISOR}), None),
     "send_reminder": (frozenset({Role.SYSTEM}), None),
     "pass_deadline": (frozenset({Role.SYSTEM}), None),
+    "record_engine_cancellation": (frozenset({Role.ENGINE}), None),
 }
 SYSTEM_ACTOR = "system"
 REASON_REQUIRED = frozenset(
@@ -131,6 +132,8 @@ REASON_REQUIRED = frozenset(
 
 def _acting_role(state: ReviewState, cmd: c.Command) -> Role:
     roles, steps = ALLOWED[cmd.kind]  # type: ignore[attr-defined]
+    if Role.ENGINE in roles:
+        return Role.ENGINE  # the actor is whoever the engine names; only the workflow issues these
     if Role.SYSTEM in roles:
         if cmd.actor_id != SYSTEM_ACTOR:
             raise CommandRejected("actor_id", f"{cmd.kind} is issued by the review's clock, not by a person")  # type: ignore[attr-defined]
@@ -357,6 +360,15 @@ def _cancel(state, cmd, now, meta):
     return [e.ReviewCancelled(**meta)]
 
 
+ENGINE_CANCEL_REASON = "cancelled through Temporal"
+
+
+def _engine_cancel(state, cmd, now, meta):
+    """The reason says it came from the engine, then what the engine was told."""
+    told = (cmd.reason or "").strip()
+    return [e.ReviewCancelled(**{**meta, "reason": f"{ENGINE_CANCEL_REASON}: {told}" if told else ENGINE_CANCEL_REASON})]
+
+
 def who_must_act(state: ReviewState) -> tuple[str, ...]:
     """The people a reminder for the current step goes to."""
     spec = state.spec
@@ -416,6 +428,7 @@ _DECIDERS = {
     "add_co_reviewer": _add_co_reviewer,
     "extend_deadline": _extend_deadline,
     "cancel_review": _cancel,
+    "record_engine_cancellation": _engine_cancel,
     "send_reminder": _send_reminder,
     "pass_deadline": _pass_deadline,
 }

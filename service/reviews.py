@@ -20,7 +20,7 @@ from domain.procedure import Step
 from domain.review import ReviewState
 from workflows import search_attributes as sa
 from workflows.messages import CommandInput, CommandResult, ReviewInput, ReviewResult
-from workflows.review import ReviewWorkflow
+from workflows.review import REVISION, ReviewWorkflow
 
 
 def new_review_id(campaign_id: str, subject_id: str) -> str:
@@ -38,7 +38,7 @@ async def start_review(client: Client, spec: ReviewSpec, task_queue: str, *, vis
     )
     return await client.start_workflow(
         ReviewWorkflow.run,
-        ReviewInput(spec=spec, visible=visible, first_due_at=first_due),
+        ReviewInput(spec=spec, visible=visible, first_due_at=first_due, revision=REVISION),
         id=spec.review_id,
         task_queue=task_queue,
         search_attributes=attrs if visible else None,

@@ -47,6 +47,7 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.SUBJECT: ("被点评对象", "subject"),
     Role.SUPERVISOR: ("活动领导小组办公室", "supervisor"),
     Role.SYSTEM: ("系统（时限）", "system (clock)"),
+    Role.ENGINE: ("工作流引擎（Temporal）", "workflow engine (Temporal)"),
 }
 
 STEP_LABELS_EN: dict[Step, str] = {

@@ -24,6 +24,9 @@ class ReviewInput(BaseModel):
     # the first step's deadline as the client indexed it at start, so the
     # workflow and its search attribute agree without an upsert event
     first_due_at: datetime | None = None
+    # the workflow's command-sequence revision this review runs under (see
+    # workflows.review.REVISION); histories recorded before it existed are 1
+    revision: int = 1
 
 
 class ReviewResult(BaseModel):

@@ -6,6 +6,11 @@ whose validator runs the same ``decide`` as its handler, so a bad command is
 rejected before it reaches the history. Time becomes events the same way
 (reminder sent, deadline passed), and the state is only ever the fold of the
 events the log stored.
+
+Temporal itself can end a run behind Pingyi's back. A cancellation (the Web
+UI's "Request Cancellation") reaches the run loop as ``CancelledError``: the
+review records it through the same decide/append path, then ends cancelled.
+A termination cannot be seen from inside; ``audit cross-check`` reports it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult, OutboxEntry
     from domain import events as ev
-    from domain.commands import parse_command
+    from domain.commands import RecordEngineCancellation, parse_command
     from domain.errors import CommandRejected
     from domain.notifications import notifications_for
     from domain.procedure import FIVE_STEPS, Step
@@ -33,7 +38,16 @@ APPEND_OPTIONS = dict(
     start_to_close_timeout=timedelta(seconds=30),
     retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10), non_retryable_error_types=["EventConflict"]),
 )
-PERSON_COMMANDS_ONLY = frozenset({"send_reminder", "pass_deadline"})
+PERSON_COMMANDS_ONLY = frozenset({"send_reminder", "pass_deadline", "record_engine_cancellation"})  # kinds only the workflow issues
+
+REVISION = 2
+"""The command sequence new reviews are started under (``ReviewInput.revision``);
+a review keeps its revision for life, so a saved history replays the commands
+it was recorded with. 2: the step search attribute is upserted at close too.
+Carried in the input rather than a ``workflow.patched`` marker, which would
+cost every review one more history event."""
+ENGINE_CANCEL_PATCH = "record-engine-cancellation"
+ENGINE_ACTOR = "temporal"  # the workflow cannot see who asked Temporal; cross-check reads the identity from the history
 
 
 def _rejected(err: CommandRejected) -> ApplicationError:
@@ -47,30 +61,61 @@ class ReviewWorkflow:
         self._state = inp.resumed_state or ReviewState()
         self._lock = asyncio.Lock()  # one writer at a time: decide → append → evolve
         self._visible = inp.visible
+        self._revision = inp.revision
 
     # ---- the procedure -----------------------------------------------------
 
     @workflow.run
     async def run(self, inp: ReviewInput) -> ReviewResult:
-        if inp.resumed_state is None:
-            try:
-                opening = start(inp.spec, workflow.now(), first_due_at=inp.first_due_at)
-            except CommandRejected as err:  # a spec the client should have refused: fail, never retry
-                raise _rejected(err) from None
-            await self._record(opening, causation="start")
-        for step in FIVE_STEPS:  # investigate → solicit opinions → review → notify → rectify
-            await self._until_done(step)
-            if self._state.finished:
-                break
+        try:
+            if inp.resumed_state is None:
+                try:
+                    opening = start(inp.spec, workflow.now(), first_due_at=inp.first_due_at)
+                except CommandRejected as err:  # a spec the client should have refused: fail, never retry
+                    raise _rejected(err) from None
+                await asyncio.shield(self._locked_record(opening, "start"))
+            for step in FIVE_STEPS:  # investigate → solicit opinions → review → notify → rectify
+                await self._until_done(step)
+                if self._state.finished:
+                    break
+        except asyncio.CancelledError:
+            # histories cancelled before this change ended here, with no event
+            if not workflow.patched(ENGINE_CANCEL_PATCH) or not await self._cancelled_through_temporal():
+                raise
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            raise
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ReviewResult(review_id=inp.spec.review_id, final_step=self._state.step, version=self._state.version)
+
+    async def _cancelled_through_temporal(self) -> bool:
+        """Record that Temporal cancelled the review; False if it had already
+        ended (its own end stands, the run completes as it would have)."""
+        async with self._lock:  # a command or timer being recorded finishes first
+            if self._state.spec is None:
+                return True  # cancelled before the review opened: no log stream exists
+            if self._state.finished:
+                return False
+            told = (workflow.cancellation_reason() or "").replace("\x00", "").strip()[:1500] or None
+            try:
+                events = decide(self._state, RecordEngineCancellation(actor_id=ENGINE_ACTOR, reason=told), workflow.now())
+            except CommandRejected as err:
+                workflow.logger.warning("engine cancellation refused: %s", err, extra={"review_id": self._state.spec.review_id, "step": str(self._state.step)})
+                return True
+            await self._record(events, causation="engine:cancel")
+            return True
+
+    async def _locked_record(self, events: list[ev.DomainEvent], causation: str) -> None:
+        """Run from the run loop under ``asyncio.shield``: a cancellation arriving
+        mid-append must not abandon an append the log may already hold."""
+        async with self._lock:
+            await self._record(events, causation=causation)
 
     async def _until_done(self, step: Step) -> None:
         """Wait while the review is at ``step``: one timer at a time, first to the
         reminder, then to the deadline; an overdue step keeps waiting."""
         while self._state.step is step:
             if workflow.info().is_continue_as_new_suggested() and workflow.all_handlers_finished():
-                workflow.continue_as_new(ReviewInput(spec=self._state.spec, resumed_state=self._state, visible=self._visible))
+                workflow.continue_as_new(ReviewInput(spec=self._state.spec, resumed_state=self._state, visible=self._visible, revision=self._revision))
             wake = next_wakeup(self._state)
             changed = self._watch(step, wake)
             if wake is None:
@@ -83,16 +128,22 @@ class ReviewWorkflow:
                     continue
                 except asyncio.TimeoutError:
                     pass
-            async with self._lock:
-                if next_wakeup(self._state) != wake:  # a command moved the review meanwhile
-                    continue
-                try:
-                    events = decide(self._state, wake.command, workflow.now())
-                except CommandRejected as err:  # never let a rule error retry the task forever
-                    workflow.logger.warning("timer command refused: %s", err, extra={"review_id": self._state.spec.review_id, "step": step.value})
-                    await workflow.wait_condition(changed)
-                    continue
-                await self._record(events, causation=f"timer:{step.value}:{wake.command.kind}:{self._state.version}")
+            if not await asyncio.shield(self._fire(step, wake)):
+                await workflow.wait_condition(changed)
+
+    async def _fire(self, step: Step, wake: Wakeup) -> bool:
+        """Turn a timer into events (under ``asyncio.shield``, see
+        :meth:`_locked_record`); False if the rules refused it."""
+        async with self._lock:
+            if next_wakeup(self._state) != wake:  # a command moved the review meanwhile
+                return True
+            try:
+                events = decide(self._state, wake.command, workflow.now())
+            except CommandRejected as err:  # never let a rule error retry the task forever
+                workflow.logger.warning("timer command refused: %s", err, extra={"review_id": self._state.spec.review_id, "step": step.value})
+                return False
+            await self._record(events, causation=f"timer:{step.value}:{wake.command.kind}:{self._state.version}")
+            return True
 
     def _watch(self, step: Step, wake: Wakeup | None):
         """True once the step ended or its timer target moved (deadline extended,
@@ -171,5 +222,6 @@ class ReviewWorkflow:
                     updates.append(key.value_set(value))
         if updates and not s.finished:
             workflow.upsert_search_attributes(updates)
-        elif updates and s.step is Step.CANCELLED:
+        elif updates and (s.step is Step.CANCELLED or self._revision >= 2):
+            # an ended review shows how it ended (closed / cancelled); its last deadline stays as it was
             workflow.upsert_search_attributes([u for u in updates if u.key == sa.STEP])

@@ -329,7 +329,7 @@ def test_subject_plan_steps_refused_to_reviewer_and_reviewer_steps_to_subject():
 
 
 def test_the_roles_table_names_every_command():
-    assert set(ALLOWED) == set(c.HUMAN_COMMANDS) | {"send_reminder", "pass_deadline"}
+    assert set(ALLOWED) == set(c.HUMAN_COMMANDS) | {"send_reminder", "pass_deadline", "record_engine_cancellation"}
     assert REASON_REQUIRED <= set(ALLOWED)
 
 

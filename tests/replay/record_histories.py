@@ -3,7 +3,11 @@
 Run from the repository root after a change to the workflow that is meant to
 be history-compatible has been released, and commit the JSON files:
 
-    .venv/bin/python tests/replay/record_histories.py
+    .venv/bin/python tests/replay/record_histories.py [NAME ...]
+
+(with names, e.g. ``engine_cancelled``, only those scenarios are recorded:
+a new scenario must not re-record the old files, which hold what running
+reviews of older revisions did).
 
 Each file is one complete review run by the real worker against a real server
 (``history.to_json()``); its name (without ``.json``) is the workflow id:
@@ -16,7 +20,13 @@ Each file is one complete review run by the real worker against a real server
 - ``rv-replay-cancelled``: a reminder, then a supervisor cancels (time-skipping
   server);
 - ``rv-replay-rework``: the rectification plan returned once and the
-  report-back judged "needs more work" once (local dev server).
+  report-back judged "needs more work" once (local dev server);
+- ``rv-replay-engine-cancelled``: findings recorded, then the workflow is
+  cancelled in Temporal (as the Web UI's "Request Cancellation" does) and
+  records the cancellation itself (local dev server);
+- ``rv-replay-engine-cancelled-before-r2``: the same, recorded by the workflow
+  before it recorded such cancellations (no event, no local activity): kept to
+  prove the ``workflow.patched`` guard; not re-recorded by this script.
 """
 
 from __future__ import annotations
@@ -140,6 +150,18 @@ async def cancelled(env: WorkflowEnvironment, tq: str) -> str:
     return rid
 
 
+async def engine_cancelled(env: WorkflowEnvironment, tq: str) -> str:
+    spec = branch_spec(review_id="rv-replay-engine-cancelled")
+    handle = await start_review(env.client, spec, tq)
+    await send(env.client, spec.review_id, demo.findings(spec))
+    await handle.cancel(reason="recorded for the replay test")
+    try:
+        await handle.result()
+    except Exception:  # WorkflowFailureError(CancelledError): the run ended cancelled, as wanted
+        pass
+    return spec.review_id
+
+
 async def record(env: WorkflowEnvironment, engine, scenarios) -> None:
     tq = f"replay-recording-{id(env)}"
     async with build_worker(env.client, engine, tq):
@@ -151,23 +173,27 @@ async def record(env: WorkflowEnvironment, engine, scenarios) -> None:
             print(f"{path.relative_to(ROOT)}: {len(history.events)} events")
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
     HISTORIES.mkdir(parents=True, exist_ok=True)
+    on_dev = [s for s in (on_time, rework, engine_cancelled) if not names or s.__name__ in names]
+    on_skipping = [s for s in (late, cancelled) if not names or s.__name__ in names]
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/log.db")
         upgrade(engine)
-        dev = await WorkflowEnvironment.start_local(data_converter=data_converter(), dev_server_existing_path=str(BIN / "temporal"), search_attributes=sa.ALL_KEYS)
-        try:
-            await record(dev, engine, [on_time, rework])
-        finally:
-            await dev.shutdown()
-        skipping = await WorkflowEnvironment.start_time_skipping(data_converter=data_converter(), test_server_existing_path=str(BIN / "temporal-test-server"))
-        try:
-            await record(skipping, engine, [late, cancelled])
-        finally:
-            await skipping.shutdown()
+        if on_dev:
+            dev = await WorkflowEnvironment.start_local(data_converter=data_converter(), dev_server_existing_path=str(BIN / "temporal"), search_attributes=sa.ALL_KEYS)
+            try:
+                await record(dev, engine, on_dev)
+            finally:
+                await dev.shutdown()
+        if on_skipping:
+            skipping = await WorkflowEnvironment.start_time_skipping(data_converter=data_converter(), test_server_existing_path=str(BIN / "temporal-test-server"))
+            try:
+                await record(skipping, engine, on_skipping)
+            finally:
+                await skipping.shutdown()
         engine.dispose()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

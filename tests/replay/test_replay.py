@@ -36,7 +36,8 @@ def test_the_saved_histories_cover_every_kind_of_turn():
     for path in HISTORIES:
         history = load(path)
         kinds |= {e.event_type for e in history.events}
-        assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, path.name
+        ended = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED if "cancelled" in path.stem and "engine" in path.stem else EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+        assert history.events[-1].event_type == ended, path.name
     for wanted in (
         EventType.EVENT_TYPE_MARKER_RECORDED,  # the local activity's result
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
@@ -44,6 +45,7 @@ def test_the_saved_histories_cover_every_kind_of_turn():
         EventType.EVENT_TYPE_TIMER_FIRED,  # a reminder, a deadline
         EventType.EVENT_TYPE_TIMER_CANCELED,  # a step ended / a deadline extended
         EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,  # cancelled in Temporal, recorded by the review
     ):
         assert wanted in kinds, EventType.Name(wanted)
 
@@ -83,3 +85,14 @@ def test_history_files_are_plain_temporal_json():
         doc = json.loads(path.read_text(encoding="utf-8"))
         assert doc["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
         assert doc["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"] == "Review"
+
+
+async def test_the_engine_cancellation_is_guarded_by_its_patch(monkeypatch):
+    """A review cancelled in Temporal before the review recorded such
+    cancellations ended with no local activity; replayed without the
+    ``workflow.patched`` guard, today's code would append one (nondeterminism)."""
+    [path] = [p for p in HISTORIES if p.stem == "rv-replay-engine-cancelled-before-r2"]
+    monkeypatch.setattr(workflows.review.workflow, "patched", lambda patch_id: True)
+    replayer = Replayer(workflows=[ReviewWorkflow], data_converter=data_converter(), workflow_runner=UnsandboxedWorkflowRunner())
+    result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is not None

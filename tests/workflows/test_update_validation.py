@@ -168,10 +168,10 @@ async def test_happy_path_through_all_five_steps(dev_env, log_engine, store, tas
     assert records[-1].event_type == "review.closed"
     assert {r["kind"] for r in outbox_rows(log_engine, rid)} >= {"task_prompt", "review_delivered", "plan_submitted", "report_back_submitted"}
 
-    # the search attributes a supervisor filters by (a closed review keeps its
-    # last step; its execution status says it is done)
+    # the search attributes a supervisor filters by (a closed review says so,
+    # and keeps its last deadline)
     q = (
-        f'PingyiStep = "{Step.RECTIFY.value}" AND PingyiCampaign = "{spec.campaign_id}" AND PingyiReviewer = "{spec.reviewer_id}" '
+        f'PingyiStep = "{Step.CLOSED.value}" AND PingyiCampaign = "{spec.campaign_id}" AND PingyiReviewer = "{spec.reviewer_id}" '
         f'AND PingyiSubjectUnit = "{spec.subject.unit_id}" AND PingyiTier = {spec.tier} AND PingyiOverdue = false AND ExecutionStatus = "Completed"'
     )
     [row] = await listed(client, q, rid)
