@@ -16,6 +16,9 @@ from domain.procedure import ReviewMethod, Step
 from domain.strings import NUL_MESSAGE, nul_field
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+ProblemText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+"""A problem may arrive empty: ``domain.review`` refuses it with the praise-only
+rule naming the rubric point (a bare length error would not say why)."""
 PersonId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
@@ -60,7 +63,7 @@ class PointAssessmentInput(BaseModel):
 
     code: str
     achievements: Text
-    problems: list[Text] = Field(default_factory=list)
+    problems: list[ProblemText] = Field(default_factory=list)
     directions: Text
 
 

@@ -84,3 +84,22 @@ class StepDeadlines(BaseModel):
 
     def for_step(self, step: Step) -> timedelta:
         return getattr(self, step.value)
+
+    def refusal(self) -> tuple[str, str] | None:
+        """``(field, reason)`` for the first duration no review can run with, or
+        None. A step of zero or less would be due the moment it starts (its
+        reminder and deadline fire at once and nobody gets to act); a negative
+        reminder lead would remind after the deadline. Checked when a review
+        starts (``domain.review.start``), not by the model: events recorded
+        with any value must still load."""
+        for step in FIVE_STEPS:
+            d = self.for_step(step)
+            if d <= timedelta(0):
+                return f"deadlines.{step.value}", f"the {step.value} step would last {_span(d)}: a step's duration must be longer than zero"
+        if self.reminder_lead < timedelta(0):
+            return "deadlines.reminder_lead", f"the reminder lead is {_span(self.reminder_lead)}: it cannot be negative"
+        return None
+
+
+def _span(d: timedelta) -> str:
+    return "0 seconds" if not d else ("-" if d < timedelta(0) else "") + str(abs(d))

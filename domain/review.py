@@ -14,18 +14,13 @@ from pydantic import BaseModel, Field
 from domain import commands as c
 from domain import events as e
 from domain.errors import CommandRejected
+from domain.problem_text import why_not_a_problem
 from domain.procedure import FIVE_STEPS, Role, Step, SubjectKind, next_step
 from domain.rubric import rubric
 
-# A problem must say something: these stand for "no problem" and are refused
-# (不能只写操行评语，说好话，说不痛不痒的话). Data, so it can be extended.
-EMPTY_PROBLEM_PHRASES = frozenset(
-    {"无", "暂无", "没有", "没有问题", "无问题", "未发现问题", "未发现", "良好", "很好", "好",
-     "暂无问题", "无明显问题", "未发现明显问题", "没有明显问题", "无明显不足", "暂未发现问题",
-     "none", "no", "n/a", "na", "nil", "nothing", "no problem", "no problems", "no issue", "no issues",
-     "none found", "nothing found", "-", "—", "/"}
-)
-MIN_PROBLEM_CHARS = 4
+PRAISE_ONLY = "不能只写操行评语: a review that only praises is not acceptable"
+"""Spec §9. Said whenever a review would name no real problem: none at all, or
+one that counts as none (``domain.problem_text``)."""
 
 
 class ReviewState(BaseModel):
@@ -216,9 +211,9 @@ def _close_opinions(state, cmd, now, meta):
     return [e.OpinionSolicitationClosed(by_deadline=False, opinion_count=len(state.opinions), **meta), *_start_next(state, Step.SOLICIT_OPINIONS, now)]
 
 
-def _is_concrete(problem: str) -> bool:
-    text = problem.strip().strip("。.!！;；").lower()
-    return len(text) >= MIN_PROBLEM_CHARS and text not in EMPTY_PROBLEM_PHRASES
+def _shown(text: str, limit: int = 40) -> str:
+    text = text.strip()
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _submit_review(state, cmd: c.SubmitReview, now, meta):
@@ -232,8 +227,13 @@ def _submit_review(state, cmd: c.SubmitReview, now, meta):
             raise CommandRejected(f"points.{i}.code", f"{p.code} is assessed twice (also points.{seen[p.code]})")
         seen[p.code] = i
         for j, prob in enumerate(p.problems):
-            if not _is_concrete(prob):
-                raise CommandRejected(f"points.{i}.problems.{j}", f"{prob!r} is not a concrete problem: name the problem, weak link or shortcoming")
+            why = why_not_a_problem(prob, p.achievements)
+            if why is not None:
+                what = "the problem" if not prob.strip() else _shown(prob)
+                raise CommandRejected(
+                    f"points.{i}.problems.{j}",
+                    f"{p.code}: {what} is not a concrete problem: {why.value}. {PRAISE_ONLY}; name the problem, weak link or shortcoming of {p.code}",
+                )
     missing = [code for code in required if code not in seen]
     if missing:
         names = "; ".join(f"{code} {rb.point(code).text_zh if rb.point(code) else ''}".strip() for code in missing)
@@ -243,7 +243,7 @@ def _submit_review(state, cmd: c.SubmitReview, now, meta):
         for prob in p.problems:
             problems.append(e.Problem(problem_id=f"P{len(problems) + 1}", point_code=p.code, text=prob))
     if not problems:
-        raise CommandRejected("points", "不能只写操行评语: a review that only praises is not acceptable; name at least one concrete problem, weak link or direction of effort as a problem")
+        raise CommandRejected("points", f"{PRAISE_ONLY}; name at least one concrete problem, weak link or direction of effort as a problem")
     assessments = tuple(e.PointAssessment(code=p.code, achievements=p.achievements, problems=tuple(p.problems), directions=p.directions) for p in cmd.points)
     return [
         e.ReviewSubmitted(method=cmd.method, points=assessments, problems=tuple(problems), summary=cmd.summary, **meta),
@@ -438,6 +438,9 @@ def start(spec: e.ReviewSpec, now: datetime, first_due_at: datetime | None = Non
     """The events that open a review: it starts, and its first step starts
     (due after the spec's duration, or at ``first_due_at`` when the starter
     fixed it, as long as that lies ahead)."""
+    refusal = spec.deadlines.refusal()
+    if refusal is not None:
+        raise CommandRejected(*refusal)
     rb = rubric(spec.rubric_version)
     unknown = [p for p in spec.rubric_points if rb.point(p) is None]
     if unknown:

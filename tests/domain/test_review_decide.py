@@ -14,8 +14,7 @@ from domain.errors import CommandRejected
 from domain.procedure import FIVE_STEPS, Role, Step, StepDeadlines, next_step
 from domain.review import (
     ALLOWED,
-    EMPTY_PROBLEM_PHRASES,
-    MIN_PROBLEM_CHARS,
+    PRAISE_ONLY,
     REASON_REQUIRED,
     ReviewState,
     decide,
@@ -25,6 +24,7 @@ from domain.review import (
     start,
     who_must_act,
 )
+from domain.problem_text import MIN_PROBLEM_CHARS
 from domain.rubric import SubjectLevel, UnitCategory, rubric
 from review_builders import (
     ALL_CATEGORIES,
@@ -440,9 +440,15 @@ def test_a_praise_only_review_is_refused():
     assert err.field == "points" and "不能只写操行评语" in err.reason
 
 
+PLACEHOLDERS = ("无", "暂无", "没有", "没有问题", "无问题", "未发现问题", "未发现", "良好", "很好", "好", "暂无问题", "无明显问题",
+                "未发现明显问题", "没有明显问题", "无明显不足", "暂未发现问题", "none", "no", "n/a", "na", "nil", "nothing",
+                "no problem", "no problems", "no issue", "no issues", "none found", "nothing found", "-", "—", "/")
+"""What the first version refused as a word list; the lexicon must still."""
+
+
 def _placeholder_variants():
     out = []
-    for phrase in sorted(EMPTY_PROBLEM_PHRASES):
+    for phrase in PLACEHOLDERS:
         out += [phrase, f" {phrase.upper()}。", f"{phrase}!"]
     return out
 
@@ -454,6 +460,7 @@ def test_placeholder_problems_are_refused_naming_the_problem(placeholder):
     problems = {pts[0]: [CONCRETE_PROBLEM], pts[2]: [CONCRETE_PROBLEM, placeholder]}
     err = rejection(run.state, review_cmd(pts, problems=problems), run.now)
     assert err.field == "points.2.problems.1" and "not a concrete problem" in err.reason
+    assert err.reason.startswith(f"{pts[2]}: ") and PRAISE_ONLY in err.reason
 
 
 @pytest.mark.parametrize("short", ["差", "不好", "有欠缺"[: MIN_PROBLEM_CHARS - 1], "bad"])
