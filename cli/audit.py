@@ -87,29 +87,75 @@ def state(
     print(s.model_dump_json(indent=2))
 
 
+def _witness_default() -> Path:
+    from config.settings import get_settings
+
+    return get_settings().effective_witness_dir
+
+
+def _unsigned_age_allowed():
+    """Checkpoints are signed every interval; twice that (at least two minutes)
+    without one over an event means they are missing."""
+    from datetime import timedelta
+
+    from config.settings import get_settings
+
+    return timedelta(seconds=max(2 * get_settings().checkpoint_every_seconds, 120))
+
+
 @app.command()
 def verify(
     stream: Annotated[Optional[str], typer.Option("--stream", help="check one stream's chain only")] = None,
     export_file: Annotated[Optional[Path], typer.Option("--export", help="verify an export file offline (its .manifest.json beside it)")] = None,
+    witness: Annotated[Optional[Path], typer.Option("--witness", help="witness file or directory of checkpoints kept outside the database (default: the configured one)")] = None,
+    expect_size: Annotated[Optional[int], typer.Option("--expect-size", min=1, help="a log size noted earlier (with --expect-root)")] = None,
+    expect_root: Annotated[Optional[str], typer.Option("--expect-root", help="the Merkle root (hex) of the first --expect-size events")] = None,
     public_key: KeyOpt = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """Recompute chains, positions and signed checkpoints; name the first bad
-    position and what is wrong. Exit 1 on any defect."""
+    """Recompute chains, positions and signed checkpoints (the database's and
+    the witnessed ones); name the first bad position and what is wrong. Exit 1
+    on any defect."""
+    import re
+
     from storage.export import verify_export
     from storage.verify import verify_log, verify_stream
+    from storage.witness import WitnessUnreadable, read_witness, witness_file
 
+    if (expect_size is None) != (expect_root is None):
+        raise typer.BadParameter("give --expect-size and --expect-root together", param_hint="--expect-root")
+    if expect_root is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expect_root):
+        raise typer.BadParameter(f"{expect_root!r} is not a 64-digit hex Merkle root", param_hint="--expect-root")
     if export_file is not None:
         report = verify_export(export_file, _trusted(public_key))
     elif stream is not None:
         report = verify_stream(_engine(db), stream)
     else:
-        report = verify_log(_engine(db), _trusted(public_key))
+        # the configured witness belongs to the configured database, not to one named by --db
+        path, note, witnessed = witness or (None if db else _witness_default()), None, None
+        if path is None:
+            note = "no --witness given for --db: checkpoints were checked against the database alone"
+        else:
+            try:
+                witnessed = read_witness(path)
+            except WitnessUnreadable as e:
+                if witness is not None:  # named by the auditor: it must be there
+                    err.print(f"--witness: {e}", markup=False)
+                    raise typer.Exit(2) from None
+                note = f"no witness file at {witness_file(path)}: checkpoints were checked against the database alone"
+        report = verify_log(
+            _engine(db), _trusted(public_key), witnessed=witnessed, expected=(expect_size, expect_root) if expect_size else None, max_unsigned_age=_unsigned_age_allowed()
+        )
+        if note:
+            report.notes.append(note)
     if as_json:
         print(report.model_dump_json(indent=2))
     else:
-        out.print(f"{report.scope}: {report.events} events in {report.streams} streams, last position {report.last_position}, head {report.head_position}, {report.checkpoints_verified} checkpoint(s) verified")
+        witnessed_part = f", witness up to size {report.witnessed_size}" if getattr(report, "witnessed_size", None) is not None else ""
+        out.print(f"{report.scope}: {report.events} events in {report.streams} streams, last position {report.last_position}, head {report.head_position}, {report.checkpoints_verified} checkpoint(s) verified{witnessed_part}")
+        for n in getattr(report, "notes", []):
+            out.print("note: " + n, markup=False)
         if report.ok:
             out.print("[green]OK[/green]: no defect")
         else:
@@ -129,17 +175,21 @@ def checkpoint(
     """Sign the log as it stands (a Merkle root over all event hashes)."""
     from storage.checkpoints import CheckpointRefused, iter_checkpoints_every, write_checkpoint
     from storage.signing import signer_from_settings
+    from storage.witness import WitnessFailed, witness_from_settings
 
-    engine, signer = _engine(db), signer_from_settings()
+    engine, signer, witness = _engine(db), signer_from_settings(), witness_from_settings()
     try:
         if every is None:
-            cp = write_checkpoint(engine, signer)
-            out.print(f"checkpoint: {cp.tree_size} events, root {cp.root_hash}, key {cp.key_id}")
+            cp = write_checkpoint(engine, signer, witness)
+            out.print(f"checkpoint: {cp.tree_size} events, root {cp.root_hash}, key {cp.key_id}; witnessed in {witness.file}")
             return
-        for cp in iter_checkpoints_every(engine, signer, every):
+        for cp in iter_checkpoints_every(engine, signer, every, witness):
             out.print(f"{cp.signed_at:%H:%M:%S} checkpoint: {cp.tree_size} events, root {cp.root_hash[:16]}…")
     except CheckpointRefused as exc:
-        err.print(f"refused: {exc}")
+        err.print(f"refused: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    except WitnessFailed as exc:
+        err.print(f"signed, but not witnessed: {exc}", markup=False)
         raise typer.Exit(1) from None
 
 

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     signing_key: str = DEV_SIGNING_KEY
     checkpoint_every_seconds: float = Field(default=60, gt=0, description="how often a running worker signs a checkpoint of the event log")
+    witness_dir: Path | None = Field(default=None, description="where each signed checkpoint is also kept, outside the database (append-only JSON Lines); default: data_dir/witness")
+    witness_url: str | None = Field(default=None, description="a second store each signed checkpoint is POSTed to as JSON (optional)")
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
 
@@ -85,6 +87,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'pingyi.db').resolve()}"
+
+    @property
+    def effective_witness_dir(self) -> Path:
+        return self.witness_dir or self.data_dir / "witness"
 
     @property
     def embedded(self) -> bool:

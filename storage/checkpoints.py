@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, insert, select
@@ -26,6 +26,9 @@ from storage.merkle import CompactRange
 from storage.schema import checkpoints as checkpoints_t
 from storage.schema import log_head, ts_text
 from storage.signing import Signer, Verifier
+
+if TYPE_CHECKING:
+    from storage.witness import Witness
 
 
 class CheckpointRefused(Exception):
@@ -68,10 +71,20 @@ def all_checkpoints(conn: Connection) -> list[Checkpoint]:
     return [_from_row(r) for r in conn.execute(select(*cols).order_by(checkpoints_t.c.tree_size))]
 
 
-def write_checkpoint(engine: Engine, signer: Signer) -> Checkpoint:
-    """Sign the log as it stands now. Refuses (:class:`CheckpointRefused`) if
-    the previous checkpoint does not verify or an event appended since does
-    not match its own hash or leaves a gap."""
+def write_checkpoint(engine: Engine, signer: Signer, witness: "Witness | None" = None) -> Checkpoint:
+    """Sign the log as it stands now, and hand the checkpoint to ``witness``
+    (storage.witness) to keep outside the database. Refuses
+    (:class:`CheckpointRefused`) if the previous checkpoint does not verify or
+    an event appended since does not match its own hash or leaves a gap;
+    raises ``WitnessFailed`` if the witness could not keep it (the database
+    row stands)."""
+    cp = _sign(engine, signer)
+    if witness is not None:
+        witness.keep(cp)
+    return cp
+
+
+def _sign(engine: Engine, signer: Signer) -> Checkpoint:
     trusted = signer.verifier()
     with scan.snapshot(engine) as conn:
         prev = latest(conn)
@@ -105,10 +118,10 @@ def write_checkpoint(engine: Engine, signer: Signer) -> Checkpoint:
     return cp
 
 
-def iter_checkpoints_every(engine: Engine, signer: Signer, seconds: float) -> Iterator[Checkpoint]:
+def iter_checkpoints_every(engine: Engine, signer: Signer, seconds: float, witness: "Witness | None" = None) -> Iterator[Checkpoint]:
     """For ``reviewctl audit checkpoint --every``: one checkpoint per interval."""
     import time
 
     while True:
-        yield write_checkpoint(engine, signer)
+        yield write_checkpoint(engine, signer, witness)
         time.sleep(seconds)

@@ -18,6 +18,13 @@ Streaming passes over one snapshot, each with bounded memory:
 
 Rows whose hash fails are kept (a bounded number) to tell an edit from a move:
 two rows that each carry the hash of the other's position were swapped.
+
+The checkpoints checked in pass 1 are the database's rows together with the
+witnessed copies kept outside it (storage.witness) and a size and root an
+auditor gives by hand: deleting or re-signing checkpoint rows no longer hides
+an edit or a cut tail. A log whose unsigned tail is older than the
+checkpointer's interval allows (none at all, or none after some point) is a
+defect too: checkpoints that should exist do not.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ import os
 import subprocess
 import sys
 from array import array
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -38,8 +47,10 @@ from storage import scan
 from storage.canonical import GENESIS_HASH, RAW_COLUMNS, SQLITE_HASH_INPUT, raw_hash
 from storage.checkpoints import Checkpoint, all_checkpoints
 from storage.merkle import CompactRange
+from storage.schema import events as events_t
 from storage.schema import log_head
 from storage.signing import Verifier
+from storage.witness import Witnessed
 
 DefectKind = Literal["edited", "deleted", "inserted", "reordered", "checkpoint"]
 KEEP_DEFECTS = 200
@@ -65,6 +76,8 @@ class VerifyReport(BaseModel):
     last_position: int = 0
     head_position: int = 0
     checkpoints_verified: int = 0
+    witnessed_size: int | None = None  # the newest witnessed checkpoint's size, when a witness was read
+    notes: list[str] = Field(default_factory=list, description="what the verify could not check, and why")
     defects_total: int = 0
     defects: list[Defect] = Field(default_factory=list, description=f"the {KEEP_DEFECTS} earliest, by position")
 
@@ -119,16 +132,56 @@ def _classify_hash_failures(failed: dict[int, tuple], beyond_head: int, defects:
         defects.add(Defect(position=p, kind="edited", stream_id=r[1], version=r[2], detail="the stored columns do not match the event's hash (content, actor, time or chain link changed)"))
 
 
-def _check_checkpoint(cp: Checkpoint, cr: CompactRange, trusted: Verifier, last_good: int, failures: list[tuple[int, int, str]]) -> bool:
+@dataclass
+class _Mark:
+    """A size and root the log must reproduce: a checkpoint (from the
+    database, the witness or both) or a root given by hand (unsigned)."""
+
+    tree_size: int
+    root_hash: str
+    source: str  # "database", "witness", "database and witness", "given by hand"
+    checkpoint: Checkpoint | None = None
+
+    def label(self) -> str:
+        if self.checkpoint is None:
+            return f"the root given by hand for size {self.tree_size}"
+        where = {"database": "", "witness": "witnessed "}.get(self.source, "")
+        return f"the {where}checkpoint at size {self.tree_size} (signed {self.checkpoint.signed_at:%Y-%m-%d %H:%M:%S})"
+
+
+def _marks(db: list[Checkpoint], witnessed: Witnessed | None, expected: tuple[int, str] | None, defects: "_Defects") -> list[_Mark]:
+    """The database's checkpoints, the witnessed ones (a witnessed checkpoint
+    the database lost is itself a finding) and the expectation, by size."""
+    marks = [_Mark(cp.tree_size, cp.root_hash, "database", cp) for cp in db]
+    if witnessed is not None:
+        in_db = {(cp.tree_size, cp.root_hash, cp.signature): m for cp, m in zip(db, marks)}
+        db_sizes = {cp.tree_size for cp in db}
+        for cp in witnessed.checkpoints:
+            same = in_db.get((cp.tree_size, cp.root_hash, cp.signature))
+            if same is not None:
+                same.source = "database and witness"
+                continue
+            marks.append(_Mark(cp.tree_size, cp.root_hash, "witness", cp))
+            what = "a different checkpoint" if cp.tree_size in db_sizes else "no checkpoint"
+            defects.add(Defect(position=cp.tree_size, kind="checkpoint", detail=f"the witness {witnessed.path} holds a checkpoint at size {cp.tree_size} (signed {cp.signed_at:%Y-%m-%d %H:%M:%S}); the database has {what} at that size: checkpoint rows were deleted or replaced"))
+        for line in witnessed.bad_lines:
+            defects.add(Defect(position=0, kind="checkpoint", detail=f"line {line} of the witness {witnessed.path} is not a checkpoint: the witness file was edited"))
+    if expected is not None:
+        marks.append(_Mark(expected[0], expected[1].lower(), "given by hand"))
+    return sorted(marks, key=lambda m: m.tree_size)
+
+
+def _check_checkpoint(cp: _Mark, cr: CompactRange, trusted: Verifier, last_good: int, failures: list[tuple[int, int, str]]) -> bool:
     """A failed checkpoint only bounds where the change lies; it is placed at
     the first specific defect in that range once all are known (:func:`_place`)."""
-    if not cp.signature_valid(trusted):
-        why = "signed by another key" if cp.key_id != trusted.key_id else "bad signature"
-        failures.append((last_good + 1, cp.tree_size, f"checkpoint at size {cp.tree_size} ({cp.signed_at:%Y-%m-%d %H:%M}): {why}"))
+    signed = cp.checkpoint
+    if signed is not None and not signed.signature_valid(trusted):
+        why = f"signed by another key ({signed.key_id[:16]}…, not the trusted {trusted.key_id[:16]}…)" if signed.key_id != trusted.key_id else "bad signature"
+        failures.append((last_good + 1, cp.tree_size, f"{cp.label()}: {why}"))
         return False
     if cr.size != cp.tree_size or cr.root() != cp.root_hash:
         failures.append(
-            (last_good + 1, cp.tree_size, f"the first {cp.tree_size} events no longer reproduce the root signed at {cp.signed_at:%Y-%m-%d %H:%M:%S}: something in positions {last_good + 1}..{cp.tree_size} was changed")
+            (last_good + 1, cp.tree_size, f"the first {cp.tree_size} events hash to root {cr.root()[:16]}…, not {cp.root_hash[:16]}… of {cp.label()}: something in positions {last_good + 1}..{cp.tree_size} was changed")
         )
         return False
     return True
@@ -137,17 +190,34 @@ def _check_checkpoint(cp: Checkpoint, cr: CompactRange, trusted: Verifier, last_
 def _place(failures: list[tuple[int, int, str]], defects: _Defects) -> None:
     known = defects.sorted()
     for lo, hi, detail in failures:
-        inside = [d.position for d in known if lo <= d.position <= hi]
+        inside = [d.position for d in known if lo <= d.position <= hi and d.kind != "checkpoint"]  # a specific defect, not another checkpoint finding
         defects.add(Defect(position=inside[0] if inside else lo, kind="checkpoint", detail=detail))
 
 
-def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
+def verify_log(
+    engine: Engine,
+    trusted: Verifier,
+    *,
+    witnessed: Witnessed | None = None,
+    expected: tuple[int, str] | None = None,
+    max_unsigned_age: timedelta | None = None,
+    now: datetime | None = None,
+) -> VerifyReport:
+    """``witnessed``: the checkpoints kept outside the database; ``expected``:
+    a (size, root) an auditor noted earlier; ``max_unsigned_age``: how old
+    the oldest event no checkpoint covers may be (the checkpointer's interval
+    with slack) before missing checkpoints are a defect."""
     report = VerifyReport(scope="log")
     defects = _Defects()
     with scan.snapshot(engine) as conn:
         head = conn.execute(select(log_head.c.position).where(log_head.c.id == 1)).scalar_one()
         report.head_position = head
-        cps = all_checkpoints(conn)
+        in_db = all_checkpoints(conn)
+        cps = _marks(in_db, witnessed, expected, defects)
+        if witnessed is not None:
+            report.witnessed_size = witnessed.newest.tree_size if witnessed.newest else 0
+            if in_db and report.witnessed_size < in_db[-1].tree_size:
+                report.notes.append(f"the database has checkpoints up to size {in_db[-1].tree_size}, the witness {witnessed.path} only up to {report.witnessed_size}: the later ones were checked against the database alone")
         cp_failures: list[tuple[int, int, str]] = []
         cp_i = 0
         last_good_cp = 0
@@ -263,7 +333,9 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
             defects.add(Defect(position=last_pos + 1, kind="deleted", detail=f"the log ends at position {last_pos} but the service handed out up to {head}: the tail was deleted"))
         elif cp_i < len(cps):
             cp = cps[-1]
-            defects.add(Defect(position=last_pos + 1, kind="deleted", detail=f"the log ends at position {last_pos} but a checkpoint signed {cp.tree_size} events: the tail was deleted"))
+            defects.add(Defect(position=last_pos + 1, kind="deleted", detail=f"the log ends at position {last_pos} and {cp.label()} {'signed' if cp.checkpoint else 'expects'} {cp.tree_size} events: the tail was deleted"))
+        if max_unsigned_age is not None:
+            _unsigned_tail(conn, cps, last_pos, max_unsigned_age, now or datetime.now(timezone.utc), defects)
         _classify_hash_failures(failed, head, defects)
         report.events, report.last_position = count, last_pos
         if links_ok:
@@ -276,6 +348,30 @@ def verify_log(engine: Engine, trusted: Verifier) -> VerifyReport:
         _place(cp_failures, defects)
     report.defects_total, report.defects = defects.total, defects.sorted()
     return report
+
+
+def _unsigned_tail(conn, cps: list[_Mark], last_pos: int, max_age: timedelta, now: datetime, defects: _Defects) -> None:
+    """The checkpointer signs every interval: an event no checkpoint covers
+    that is older than ``max_age`` means checkpoints are missing."""
+    signed = max((m.tree_size for m in cps if m.checkpoint is not None), default=0)
+    if last_pos <= signed:
+        return
+    first = conn.execute(select(events_t.c.position, events_t.c.recorded_at).where(events_t.c.position > signed).order_by(events_t.c.position).limit(1)).first()
+    if first is None:
+        return
+    at = first.recorded_at if first.recorded_at.tzinfo else first.recorded_at.replace(tzinfo=timezone.utc)
+    age = now - at
+    if age <= max_age:
+        return
+    what = f"no checkpoint exists (none in the database{', none witnessed' if any(m.source == 'witness' for m in cps) else ''})" if signed == 0 else f"the newest checkpoint covers only {signed} events"
+    defects.add(
+        Defect(
+            position=first.position,
+            kind="checkpoint",
+            detail=f"positions {first.position}..{last_pos} were recorded from {at:%Y-%m-%d %H:%M:%S} UTC on, {age.total_seconds() / 60:.0f} min ago, longer than checkpoints may lag ({max_age.total_seconds() / 60:.0f} min), "
+            f"but {what}: checkpoints were deleted, or no checkpointer has run",
+        )
+    )
 
 
 # ---- SQLite: the hash recomputation in a second process ------------------------

@@ -160,11 +160,12 @@ def test_rewrite_and_rehash_a_stream_is_caught_by_the_signed_checkpoint(engine, 
     assert "positions 1..15" in bad.detail
 
 
-def test_cli_verify_exits_non_zero_and_names_the_position(engine, signer, log, monkeypatch):
+def test_cli_verify_exits_non_zero_and_names_the_position(engine, signer, log, monkeypatch, tmp_path):
     import cli.audit
 
     monkeypatch.setattr(cli.audit, "_engine", lambda db: engine)
     monkeypatch.setattr(cli.audit, "_trusted", lambda key: signer.verifier())
+    monkeypatch.setattr(cli.audit, "_witness_default", lambda: tmp_path / "witness")
     clean = CliRunner().invoke(app, ["verify"])
     assert clean.exit_code == 0, clean.output
     p = position_of(engine, "rv-a", 4)
