@@ -20,7 +20,15 @@ T = TypeVar("T")
 
 
 def settings() -> Settings:
-    s = get_settings()
+    """The settings, or one line per setting that is wrong (never a traceback:
+    a bad environment is a person's mistake)."""
+    try:
+        s = get_settings()
+    except ValidationError as e:
+        for item in e.errors():
+            where = ".".join(str(p) for p in item["loc"])
+            err.print(f"invalid setting{' PINGYI_' + where.upper() if where else ''}: {item['msg'].removeprefix('Value error, ')}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     configure_logging(s.effective_log_format, "WARNING")
     return s
 
