@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from directory.csv_files import write_csv_dir
 from directory.example import EXAMPLE_SOURCE, build_example
 from directory.issues import DirectoryImportError
-from directory.service import load_rubrics, plan_period, read_directory_file
+from directory.service import load_rubrics, plan_period, read_directory_source
 from directory.synthetic import generate as generate_synthetic
 from directory.yaml_file import write_yaml
 from domain.assignment import AssignmentView, explain
@@ -69,28 +69,31 @@ def _print_import(result: ImportResult) -> None:
 
 @app.command("import")
 def import_(
-    path: Annotated[Path, typer.Argument(help="a .yaml file, or a folder with units.csv, people.csv, memberships.csv")],
+    path: Annotated[Path, typer.Argument(help="a .yaml file, an Excel workbook (.xlsx, sheets units/people/memberships), "
+                                              "or a folder with units.csv, people.csv, memberships.csv (UTF-8 or GB18030)")],
     db: DbOption = None,
 ) -> None:
-    """Import (or re-import) the directory. Bad input is refused whole, with file, line and field."""
+    """Import (or re-import) the directory. Bad input is refused whole, one line per problem naming file (sheet), line (row) and field."""
     try:
-        new = read_directory_file(path)
+        got = read_directory_source(path)
     except DirectoryImportError as exc:
-        t = Table("file", "line", "field", "problem", title=f"{path}: import refused, nothing written", title_style="bold red")
+        total = len(exc.issues) + exc.more
+        typer.echo(f"{path}: import refused, nothing written ({total} problem{'s' if total != 1 else ''}):", err=True)
         for i in exc.issues:
-            t.add_row(i.file, str(i.line or ""), i.field or "", i.message)
-        err.print(t)
+            typer.echo(f"  {i}", err=True)
         if exc.more:
-            err.print(f"… and {exc.more} more problems")
+            typer.echo(f"  … and {exc.more} more problems", err=True)
         raise typer.Exit(1)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
+        typer.echo(str(exc), err=True)
         raise typer.Exit(2)
+    for where, how in got.read_as.items():
+        console.print(f"read {escape(where)}: {escape(how)}" if got.format == "csv" else f"read {escape(how)}", highlight=False)
     engine = _engine(db)
     with Progress(TextColumn("writing the directory"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task("write", total=None)
-        result = DirectoryStore(engine).replace(new, source=str(path), progress=lambda done, total: bar.update(task, completed=done, total=total))
-    _print_import(result)
+        result = DirectoryStore(engine).replace(got.directory, source=str(path), progress=lambda done, total: bar.update(task, completed=done, total=total))
+    _print_import(result.model_copy(update={"read_as": got.read_as}))
 
 
 @app.command()

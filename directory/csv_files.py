@@ -1,121 +1,125 @@
 """The directory as three CSV files, the form an HR or party-affairs system
-exports most easily:
+exports most easily, and what Excel writes when an office saves a sheet as CSV:
 
 - ``units.csv``: id, name, parent_id, tier, kind, category, leader_id,
   overseen_by, guided_by, external
 - ``people.csv``: id, name
 - ``memberships.csv``: person_id, unit_id, role (``leadership`` or ``member``)
 
-UTF-8 (a spreadsheet's byte-order mark is accepted), a header line, empty cells
-for "none". Every row is validated with the domain's own pydantic models, and
-every problem is reported as ``file:line: field: message``.
+A header line, empty cells for "none". The bytes are UTF-8 (with or without
+the byte-order mark Excel's "CSV UTF-8" writes) or GB18030, the superset of
+GBK that Excel on a Chinese-language system writes as plain "CSV": UTF-8 is
+tried first (GB18030 text is almost never valid UTF-8, while the reverse
+often decodes to nonsense), and the encoding used is reported. Anything else
+is refused in one line naming the encodings tried and how to save the file.
+Every row is then checked by ``directory.tables``; every problem is reported
+as ``file:line: field: message``.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from pathlib import Path
 from typing import Iterator
 
-from pydantic import ValidationError
-
 from directory.issues import IssueList
-from directory.references import Where, check_references
-from domain.org import Directory, Membership, Person, Role, Unit
-from domain.strings import NUL_MESSAGE, nul_field
+from directory.tables import MEMBERSHIP_COLUMNS, PERSON_COLUMNS, UNIT_COLUMNS, TableRows, read_tables, unit_cells
+from domain.org import Directory
 
 UNITS_FILE, PEOPLE_FILE, MEMBERSHIPS_FILE = "units.csv", "people.csv", "memberships.csv"
-UNIT_COLUMNS = ("id", "name", "parent_id", "tier", "kind", "category", "leader_id", "overseen_by", "guided_by", "external")
-PERSON_COLUMNS = ("id", "name")
-MEMBERSHIP_COLUMNS = ("person_id", "unit_id", "role")
-_OPTIONAL = {"parent_id", "leader_id", "overseen_by", "guided_by", "category", "external"}
+__all__ = ["UNITS_FILE", "PEOPLE_FILE", "MEMBERSHIPS_FILE", "UNIT_COLUMNS", "PERSON_COLUMNS", "MEMBERSHIP_COLUMNS",
+           "ENCODINGS_TRIED", "HOW_TO_SAVE", "decode_csv", "read_csv", "read_csv_dir", "read_csv_report", "write_csv_dir"]
+
+ENCODINGS_TRIED = "UTF-8 (with or without BOM), GB18030/GBK"
+HOW_TO_SAVE = "in Excel or WPS use Save As → \"CSV UTF-8 (Comma delimited)\", or import the Excel workbook (.xlsx) itself"
+UTF8, UTF8_BOM, GB18030 = "UTF-8", "UTF-8 with BOM", "GB18030"
 
 
-def _rows(path: Path, columns: tuple[str, ...], issues: IssueList) -> Iterator[tuple[int, dict[str, str]]]:
+class Undecodable(ValueError):
+    """Bytes that are neither UTF-8 nor GB18030 text; the message is the one line to show."""
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """The text of a CSV file and the name of the encoding it was in."""
+    if data.startswith(b"PK\x03\x04"):
+        raise Undecodable("this is an Excel workbook (.xlsx) saved under a .csv name, not CSV text; import the .xlsx file itself")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (len(data) >= 4 and data[1::2].count(0) > len(data) // 4):
+        raise Undecodable(f"this is UTF-16 text (Excel's \"Unicode Text\"), not CSV; tried {ENCODINGS_TRIED}; {HOW_TO_SAVE}")
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[len(codecs.BOM_UTF8):].decode("utf-8"), UTF8_BOM
+        except UnicodeDecodeError as exc:
+            raise Undecodable(f"starts as UTF-8 but line {_line_at(data, exc.start + 3)} is not; {HOW_TO_SAVE}") from None
+    try:
+        return data.decode("utf-8"), UTF8
+    except UnicodeDecodeError as utf8_error:
+        bad_line = _line_at(data, utf8_error.start)
+        mixed = _utf8_line(data)
+        if mixed is not None:
+            # GB18030 often decodes UTF-8 bytes too, as the wrong characters: a file edited in two encodings is refused, not garbled
+            raise Undecodable(f"mixes encodings: line {mixed} is UTF-8 but line {bad_line} is not; tried {ENCODINGS_TRIED}; {HOW_TO_SAVE}")
+        try:
+            return data.decode("gb18030"), GB18030
+        except UnicodeDecodeError:
+            raise Undecodable(f"not readable as text: tried {ENCODINGS_TRIED} (UTF-8 fails at line {bad_line}); {HOW_TO_SAVE}") from None
+
+
+def _utf8_line(data: bytes) -> int | None:
+    """The first line with non-ASCII bytes that is valid UTF-8, if any."""
+    for i, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return i
+    return None
+
+
+def _csv_rows(path: Path, issues: IssueList, encodings: dict[str, str]) -> TableRows | None:
     name = path.name
     try:
-        fh = path.open(newline="", encoding="utf-8-sig")
+        data = path.read_bytes()
     except OSError as exc:
         issues.add(name, None, None, f"cannot read: {exc.strerror or exc}")
-        return
-    with fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            issues.add(name, 1, None, f"empty file; expected a header line: {','.join(columns)}")
-            return
-        except (csv.Error, UnicodeDecodeError) as exc:
-            issues.add(name, 1, None, f"not readable as UTF-8 CSV: {exc}")
-            return
-        header = [h.strip() for h in header]
-        missing = [c for c in columns if c not in header and c not in _OPTIONAL]
-        unknown = [h for h in header if h not in columns]
-        if missing:
-            issues.add(name, 1, ",".join(missing), f"missing column(s); the header must name: {','.join(columns)}")
-        if unknown:
-            issues.add(name, 1, ",".join(unknown), f"unknown column(s); allowed: {','.join(columns)}")
-        if missing or unknown:
-            return
-        width = len(header)
+        return None
+    try:
+        text, encoding = decode_csv(data)
+    except Undecodable as exc:
+        issues.add(name, None, None, str(exc))
+        return None
+    encodings[name] = encoding
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        reader = csv.reader(io.StringIO(text, newline=""))
         try:
             for cells in reader:
-                if not cells:
-                    continue  # blank lines are not rows
-                if len(cells) != width:
-                    issues.add(name, reader.line_num, None, f"expected {width} cells, found {len(cells)}")
-                    continue
-                row = dict(zip(header, map(str.strip, cells)))
-                field = nul_field(row)
-                if field is not None:
-                    issues.add(name, reader.line_num, field, NUL_MESSAGE)
-                    continue
-                yield reader.line_num, row
-        except (csv.Error, UnicodeDecodeError) as exc:
-            issues.add(name, reader.line_num, None, f"not readable as UTF-8 CSV: {exc}")
+                yield reader.line_num, cells
+        except csv.Error as exc:
+            issues.add(name, reader.line_num, None, f"not readable as CSV: {exc}")
+
+    return TableRows(name, rows())
 
 
-def _unit_fields(raw: dict[str, str]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for k, v in raw.items():
-        if v == "" and k in _OPTIONAL:
-            continue  # an empty cell means "none" (or the default)
-        out[k] = v
-    return out
+def read_csv_report(units: Path, people: Path, memberships: Path) -> tuple[Directory, dict[str, str]]:
+    """Validate and read the three files; raises ``DirectoryImportError``
+    listing every problem, and returns nothing partial. Also says which
+    encoding each file was read in."""
+    issues = IssueList()
+    encodings: dict[str, str] = {}
+    tables = [_csv_rows(p, issues, encodings) for p in (units, people, memberships)]
+    return read_tables(*tables, issues), encodings
 
 
 def read_csv(units: Path, people: Path, memberships: Path) -> Directory:
-    """Validate and read the three files; raises ``DirectoryImportError``
-    listing every problem, and returns nothing partial."""
-    issues = IssueList()
-    roles = {r.value: r for r in Role}
-    memberships_name = memberships.name
-    unit_rows: list[tuple[Unit, Where]] = []
-    person_rows: list[tuple[Person, Where]] = []
-    member_rows: list[tuple[Membership, Where, str, str]] = []
-    for line, raw in _rows(people, PERSON_COLUMNS, issues):
-        try:
-            person_rows.append((Person.model_validate(raw), Where(people.name, line)))
-        except ValidationError as err:
-            issues.add_validation(people.name, line, err)
-    for line, raw in _rows(units, UNIT_COLUMNS, issues):
-        try:
-            unit_rows.append((Unit.model_validate(_unit_fields(raw)), Where(units.name, line)))
-        except ValidationError as err:
-            issues.add_validation(units.name, line, err)
-    for line, raw in _rows(memberships, MEMBERSHIP_COLUMNS, issues):
-        pid, uid, role = raw["person_id"], raw["unit_id"], raw["role"]
-        if not pid or not uid:
-            issues.add(memberships_name, line, "person_id" if not pid else "unit_id", "Field required")
-            continue
-        r = roles.get(role)
-        if r is None:
-            issues.add(memberships_name, line, "role", f"{role!r} is not a role; use one of: {', '.join(roles)}")
-            continue
-        member_rows.append((Membership(pid, uid, r), Where(memberships_name, line), "person_id", "unit_id"))
-    check_references(unit_rows, person_rows, member_rows, issues)
-    issues.raise_if_any()
-    return Directory.build((u for u, _ in unit_rows), (p for p, _ in person_rows), (m for m, *_ in member_rows))
+    return read_csv_report(units, people, memberships)[0]
 
 
 def read_csv_dir(folder: Path) -> Directory:
@@ -123,14 +127,12 @@ def read_csv_dir(folder: Path) -> Directory:
 
 
 def write_csv_dir(d: Directory, folder: Path) -> None:
-    """The three files ``read_csv_dir`` reads back to the same directory."""
+    """The three files ``read_csv_dir`` reads back to the same directory (UTF-8)."""
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / UNITS_FILE).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(UNIT_COLUMNS)
-        for u in d.units.values():
-            w.writerow([u.id, u.name, u.parent_id or "", int(u.tier), u.kind.value, u.category.value, u.leader_id or "",
-                        u.overseen_by or "", u.guided_by or "", "true" if u.external else "false"])
+        w.writerows(unit_cells(u) for u in d.units.values())
     with (folder / PEOPLE_FILE).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(PERSON_COLUMNS)

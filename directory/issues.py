@@ -1,4 +1,4 @@
-"""Import errors that say where: file, line and field. A bad file is rejected
+"""Import errors that say where: file (and sheet), line (or row) and field. A bad file is rejected
 whole, with every problem found (up to a limit), so the administrator fixes
 them in one round instead of one per attempt."""
 
@@ -13,12 +13,16 @@ class ImportIssue(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     file: str
-    line: int | None = None
+    line: int | None = None  # the line of a text file, the row of a sheet
     field: str | None = None
     message: str
+    sheet: str | None = None  # the sheet of a workbook
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.sheet is not None:
+            where = f"{self.file}, sheet {self.sheet}" + ("" if self.line is None else f", row {self.line}")
+        else:
+            where = self.file if self.line is None else f"{self.file}:{self.line}"
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
@@ -41,16 +45,16 @@ class IssueList:
         self.items: list[ImportIssue] = []
         self.more = 0
 
-    def add(self, file: str, line: int | None, field: str | None, message: str) -> None:
+    def add(self, file: str, line: int | None, field: str | None, message: str, *, sheet: str | None = None) -> None:
         if len(self.items) < MAX_ISSUES:
-            self.items.append(ImportIssue(file=file, line=line, field=field, message=message))
+            self.items.append(ImportIssue(file=file, line=line, field=field, message=message, sheet=sheet))
         else:
             self.more += 1
 
-    def add_validation(self, file: str, line: int | None, err: ValidationError, prefix: tuple = ()) -> None:
+    def add_validation(self, file: str, line: int | None, err: ValidationError, prefix: tuple = (), *, sheet: str | None = None) -> None:
         for e in err.errors(include_url=False):
             loc = tuple(e["loc"])[len(prefix):] if prefix and tuple(e["loc"])[:len(prefix)] == prefix else tuple(e["loc"])
-            self.add(file, line, ".".join(str(x) for x in loc) or None, e["msg"])
+            self.add(file, line, ".".join(str(x) for x in loc) or None, e["msg"], sheet=sheet)
 
     def __bool__(self) -> bool:
         return bool(self.items)

@@ -10,12 +10,13 @@ reviewer is an explicit supervisor command (``reassign_reviewer``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from sqlalchemy import Engine
 
 from config.settings import get_settings
-from directory.csv_files import read_csv_dir
+from directory.csv_files import MEMBERSHIPS_FILE, PEOPLE_FILE, UNITS_FILE, read_csv_report
+from directory.xlsx_file import read_xlsx_report
 from directory.example import EXAMPLE_SOURCE, build_example
 from directory.yaml_file import read_yaml
 from domain import events as e
@@ -36,22 +37,49 @@ def load_example(engine: Engine) -> None:
         store.replace(build_example(), source=EXAMPLE_SOURCE)
 
 
-def read_directory_file(path: Path) -> Directory:
-    """A YAML file, or a folder holding units.csv, people.csv and memberships.csv."""
+class DirectoryFile(NamedTuple):
+    """What was read and how: ``read_as`` names, per file or sheet, the
+    encoding or sheet it was read from, for the import report."""
+
+    directory: Directory
+    format: str  # "yaml", "csv" or "xlsx"
+    read_as: dict[str, str]
+
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+
+def read_directory_source(path: Path) -> DirectoryFile:
+    """A YAML file, an Excel workbook (sheets units, people, memberships), or
+    a folder holding units.csv, people.csv and memberships.csv (or one of
+    those files). Raises ``DirectoryImportError`` naming where each problem
+    is, ``ValueError`` for a path that is none of these."""
+    suffix = path.suffix.lower()
     if path.is_dir():
-        return read_csv_dir(path)
-    if path.suffix.lower() in (".yaml", ".yml"):
-        return read_yaml(path)
-    if path.name.endswith(".csv"):
-        return read_csv_dir(path.parent)
-    raise ValueError(f"{path}: expected a .yaml file or a folder with units.csv, people.csv and memberships.csv")
+        d, enc = read_csv_report(path / UNITS_FILE, path / PEOPLE_FILE, path / MEMBERSHIPS_FILE)
+        return DirectoryFile(d, "csv", enc)
+    if suffix in (".yaml", ".yml"):
+        return DirectoryFile(read_yaml(path), "yaml", {path.name: "UTF-8"})
+    if suffix in EXCEL_SUFFIXES:
+        d, sheets = read_xlsx_report(path)
+        return DirectoryFile(d, "xlsx", sheets)
+    if suffix == ".csv":
+        folder = path.parent
+        d, enc = read_csv_report(folder / UNITS_FILE, folder / PEOPLE_FILE, folder / MEMBERSHIPS_FILE)
+        return DirectoryFile(d, "csv", enc)
+    raise ValueError(f"{path}: expected a .yaml file, an Excel workbook (.xlsx), or a folder with units.csv, people.csv and memberships.csv")
+
+
+def read_directory_file(path: Path) -> Directory:
+    return read_directory_source(path).directory
 
 
 def import_path(engine: Engine, path: Path, *, progress: Progress | None = None) -> ImportResult:
     """Validate the whole input first (nothing is written if any of it is
     bad), then update the stored directory in place."""
-    new = read_directory_file(path)
-    return DirectoryStore(engine).replace(new, source=str(path), progress=progress)
+    got = read_directory_source(path)
+    result = DirectoryStore(engine).replace(got.directory, source=str(path), progress=progress)
+    return result.model_copy(update={"read_as": got.read_as})
 
 
 def load_rubrics(engine: Engine) -> list[str]:

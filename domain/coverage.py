@@ -125,7 +125,7 @@ def _gap(kind: GapKind, d: Directory, *, unit_id: str | None = None, person_id: 
     return Gap(kind=kind, unit_id=unit_id, person_id=person_id, subject_ids=subject_ids, detail=detail, message_zh=zh, message_en=en)
 
 
-def gaps(d: Directory, derivation: Derivation, rules: PlanRules | None = None) -> list[Gap]:
+def gaps(d: Directory, derivation: Derivation, rules: PlanRules | None = None, reviewers: set[str] | None = None) -> list[Gap]:
     """Everything that prevents full coverage, one gap per cause (a unit without
     a leader is one gap, however many subjects it leaves unreviewed), sorted by
     kind and the unit or person concerned."""
@@ -170,7 +170,9 @@ def gaps(d: Directory, derivation: Derivation, rules: PlanRules | None = None) -
             out.append(_gap(GapKind.GUIDE_WITHOUT_LEADER, d, unit_id=u.id, detail=(guide.id,)))
     small = _small_branches(d, rules)
     out.extend(small)
-    out.extend(_idle_secretaries(d, derivation, {g.unit_id for g in small}))
+    if reviewers is None:
+        reviewers = {a.reviewer_id for a in derivation.assignments}
+    out.extend(_idle_secretaries(d, derivation, {g.unit_id for g in small}, reviewers))
     order = list(GapKind)
     out.sort(key=lambda g: (order.index(g.kind), g.unit_id or "", g.person_id or ""))
     return out
@@ -210,12 +212,11 @@ def _small_branch_message(d: Directory, unit_id: str, people: tuple[str, ...], l
             f"{u_en} has {len(people)} member(s) ({who_en}), fewer than the {least} full members a party branch needs{up_en}: add members or merge it with another branch.")
 
 
-def _idle_secretaries(d: Directory, derivation: Derivation, reported: set[str | None]) -> list[Gap]:
+def _idle_secretaries(d: Directory, derivation: Derivation, reported: set[str | None], reviewers: set[str]) -> list[Gap]:
     """每个书记都作点评: the leader of every organization of ours must review
     someone. Not reported where something the leader would review is blocked
     by another gap, or where the unit is already named for being too small:
     that gap is the cause, and fixing it gives the leader work."""
-    reviewers = {a.reviewer_id for a in derivation.assignments}
     blocked = {b.subject_id for b in derivation.blocked}
     children, team, members = d.children, d.team, d.members
     out = []
@@ -229,7 +230,7 @@ def _idle_secretaries(d: Directory, derivation: Derivation, reported: set[str | 
     return out
 
 
-def notices(d: Directory, derivation: Derivation) -> list[Notice]:
+def notices(d: Directory, derivation: Derivation, reviewers: set[str] | None = None) -> list[Notice]:
     """What the office must confirm: people holding two principal posts (兼任,
     reviewed once per post, spec §9), and people known here only through
     another authority's organizations who review nobody here."""
@@ -244,16 +245,22 @@ def notices(d: Directory, derivation: Derivation) -> list[Notice]:
             led = concurrent[pid]
             reviewers = tuple(by_unit[uid].reviewer_id if uid in by_unit else "" for uid in led)
             out.append(_concurrent_notice(d, pid, tuple(led), reviewers))
-    reviewers_here = {a.reviewer_id for a in derivation.assignments} | {c for a in derivation.assignments for c in a.co_reviewer_ids}
+    if reviewers is None:
+        reviewers = {a.reviewer_id for a in derivation.assignments}
+    co_reviewers: set[str] | None = None
     elsewhere: set[str] = set()
     for u in internal.values():
         if u.external:
             elsewhere.update(x for x in (u.leader_id, *d.team.get(u.id, ()), *d.members.get(u.id, ())) if x)
     for pid in sorted(elsewhere):
-        if pid in reviewers_here or pid not in d.people:
+        if pid in reviewers or pid not in d.people:
             continue
         posts = d.leads.get(pid, []) + d.teams_of.get(pid, []) + d.member_of.get(pid, [])
         if any(uid in internal and not internal[uid].external for uid in posts):
+            continue
+        if co_reviewers is None:
+            co_reviewers = {c for a in derivation.assignments if a.co_reviewer_ids for c in a.co_reviewer_ids}
+        if pid in co_reviewers:
             continue
         units = tuple(sorted({uid for uid in posts if uid in internal}))
         who, who_en = f"{d.name_of(pid)}（{pid}）", f"{d.name_of(pid)} ({pid})"
@@ -326,7 +333,8 @@ def plan(d: Directory, rb: Rubric | None = None, period: str = "", rules: PlanRu
     rb = rb or rubric()
     rules = rules or PlanRules()
     derivation = derive(d, rb)
-    found = gaps(d, derivation, rules)
+    reviewers = {a.reviewer_id for a in derivation.assignments}
+    found = gaps(d, derivation, rules, reviewers)
     kinds = Counter(a.kind for a in derivation.assignments)
     by_kind = {k.value: kinds.get(k, 0) for k in SubjectKind}
     co = sum(1 for a in derivation.assignments if a.co_reviewer_ids)
@@ -339,7 +347,7 @@ def plan(d: Directory, rb: Rubric | None = None, period: str = "", rules: PlanRu
         by_kind=by_kind,
         co_reviewed=co,
         gaps=found,
-        notices=notices(d, derivation),
+        notices=notices(d, derivation, reviewers),
         rules=rules,
     )
     return derivation, summary

@@ -128,6 +128,7 @@ class ImportResult(BaseModel):
     changes: list[DirectoryChange]
     changes_truncated: int = 0
     imported_at: datetime | None = None
+    read_as: dict[str, str] = {}  # per file or sheet, the encoding or sheet it was read from (not stored)
 
 
 Progress = Callable[[int, int], None]

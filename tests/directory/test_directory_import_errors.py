@@ -90,13 +90,15 @@ def test_missing_and_unknown_columns(tmp_path):
     assert any(i[:3] == ("people.csv", 1, "full_name") and "unknown column" in i[3] for i in issues)
 
 
-def test_missing_empty_and_non_utf8_files(tmp_path):
+def test_missing_empty_and_undecodable_files(tmp_path):
     _csv(tmp_path, members=None)
     assert any(i[0] == "memberships.csv" and "cannot read" in i[3] for i in _issues(read_csv_dir, tmp_path))
     (tmp_path / "memberships.csv").write_text("", encoding="utf-8")
     assert ("memberships.csv", 1, None) in [i[:3] for i in _issues(read_csv_dir, tmp_path)]
-    (tmp_path / "memberships.csv").write_bytes(GOOD_MEMBERS.encode() + "P-1,U-A,成员\n".encode("gb18030"))
-    assert any(i[0] == "memberships.csv" and "UTF-8" in i[3] for i in _issues(read_csv_dir, tmp_path))
+    (tmp_path / "memberships.csv").write_bytes(GOOD_MEMBERS.encode() + b"P-1,U-A,\xff\xfe\x80\n")
+    [issue] = _issues(read_csv_dir, tmp_path)
+    assert issue[:3] == ("memberships.csv", None, None)
+    assert "UTF-8" in issue[3] and "GB18030" in issue[3] and "CSV UTF-8" in issue[3] and ".xlsx" in issue[3]
 
 
 def test_every_problem_is_reported_at_once(tmp_path):
