@@ -12,7 +12,7 @@ import signal
 import structlog
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 
 from activities.eventlog import EventLogActivities
 from config.logging import configure_logging
@@ -29,8 +29,25 @@ from workflows.review import ReviewWorkflow
 log = structlog.get_logger("pingyi.worker")
 
 
-def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent_activities: int = 64) -> Worker:
-    """The one place that decides what runs on a worker (also used by tests)."""
+def build_worker(
+    client: Client,
+    engine: Engine,
+    task_queue: str,
+    *,
+    max_concurrent_activities: int = 64,
+    workflow_runner: WorkflowRunner | None = None,
+) -> Worker:
+    """The one place that decides what runs on a worker (also used by tests;
+    ``workflow_runner`` only for a benchmark's A/B of the runner).
+
+    Workflows run unsandboxed: the sandbox re-ran code in a fresh module
+    context for every activation and every payload's serialization context,
+    the largest cost of a review after the engine itself (bench.reviews
+    --profile). Determinism is held instead by what the sandbox would only
+    have caught at run time: the workflow modules import no I/O, take time and
+    randomness from ``workflow``, and every saved history is replayed in CI
+    under the SDK's sandboxed runner (tests/replay), which refuses any
+    non-deterministic call on the paths those histories take."""
     eventlog = EventLogActivities(EventStore(engine))
     return Worker(
         client,
@@ -40,6 +57,7 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
         activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=max_concurrent_activities),
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_local_activities=max_concurrent_activities,
+        workflow_runner=workflow_runner or UnsandboxedWorkflowRunner(),
     )
 
 

@@ -490,9 +490,21 @@ def next_wakeup(state: ReviewState) -> Wakeup | None:
 # --------------------------------------------------------------------------
 
 
+def _copy(state: ReviewState) -> ReviewState:
+    """A new state sharing the old one's values but not its containers: events
+    and the models they carry are frozen, so only the lists and dicts that
+    ``evolve`` grows need copying (a deep copy re-copied the whole spec and
+    every finding for every event)."""
+    s = state.model_copy()
+    for name, value in state.__dict__.items():
+        if isinstance(value, (list, dict)):
+            s.__dict__[name] = value.copy()
+    return s
+
+
 def evolve(state: ReviewState, event: e.DomainEvent) -> ReviewState:
     """Apply one fact. Never fails: the event already happened."""
-    s = state.model_copy(deep=True)
+    s = _copy(state)
     s.version += 1
     s.last_event_at = event.occurred_at
     match event:

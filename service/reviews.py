@@ -8,8 +8,8 @@ import asyncio
 import uuid
 from datetime import datetime, timezone
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -23,15 +23,20 @@ from workflows.messages import CommandInput, CommandResult, ReviewInput, ReviewR
 from workflows.review import REVISION, ReviewWorkflow
 
 
+UPDATE_ATTEMPTS = 5
+
+
 def new_review_id(campaign_id: str, subject_id: str) -> str:
     """Ids, never names, in workflow ids (the codec does not cover them)."""
     return f"rv-{campaign_id}-{subject_id}-{uuid.uuid4().hex[:8]}"
 
 
-async def start_review(client: Client, spec: ReviewSpec, task_queue: str, *, visible: bool = True) -> WorkflowHandle:
+async def start_review(client: Client, spec: ReviewSpec, task_queue: str, *, visible: bool = True, id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE) -> WorkflowHandle:
     """Start the review workflow with its search attributes already set (so the
     first step costs no upsert event). ``visible=False`` only for a server that
-    has no custom search attributes (the time-skipping test server)."""
+    has no custom search attributes (the time-skipping test server). A review
+    id already in use raises WorkflowAlreadyStartedError; a campaign passes
+    ``REJECT_DUPLICATE`` so a closed review is never started again either."""
     first_due = sa.deadline_value(datetime.now(timezone.utc) + spec.deadlines.investigate)
     attrs = sa.review_attributes(
         campaign=spec.campaign_id, step=Step.INVESTIGATE.value, reviewer=spec.reviewer_id, unit=spec.subject.unit_id, tier=spec.tier, deadline=first_due, overdue=False
@@ -43,6 +48,7 @@ async def start_review(client: Client, spec: ReviewSpec, task_queue: str, *, vis
         task_queue=task_queue,
         search_attributes=attrs if visible else None,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        id_reuse_policy=id_reuse_policy,
     )
 
 
@@ -60,13 +66,21 @@ def rejection_of(err: BaseException) -> CommandRejected | None:
 async def send(client: Client, review_id: str, command: Command, *, update_id: str | None = None) -> CommandResult:
     """Send one command; a rejection raises CommandRejected naming the field."""
     handle = client.get_workflow_handle(review_id)
-    try:
-        return await handle.execute_update(ReviewWorkflow.command, CommandInput.of(command), id=update_id or f"cmd-{uuid.uuid4()}", result_type=CommandResult)
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is not None:
-            raise rejected from None
-        raise
+    update_id = update_id or f"cmd-{uuid.uuid4()}"
+    for attempt in range(UPDATE_ATTEMPTS):
+        try:
+            return await handle.execute_update(ReviewWorkflow.command, CommandInput.of(command), id=update_id, result_type=CommandResult)
+        except WorkflowUpdateFailedError as err:
+            rejected = rejection_of(err)
+            if rejected is not None:
+                raise rejected from None
+            raise
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            # the server did not answer in time (a loaded server): the same
+            # update id again is safe, Temporal runs an update id once
+            if attempt == UPDATE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def get_state(client: Client, review_id: str, *, wait_started: bool = True) -> ReviewState:

@@ -147,8 +147,19 @@ class ReviewWorkflow:
 
     def _watch(self, step: Step, wake: Wakeup | None):
         """True once the step ended or its timer target moved (deadline extended,
-        reminder sent): the only reasons to cancel the running timer."""
-        return lambda: self._state.step is not step or next_wakeup(self._state) != wake
+        reminder sent): the only reasons to cancel the running timer. The SDK
+        checks every condition on every activation; the state is replaced, never
+        mutated, so an unchanged state object needs no new ``next_wakeup``."""
+        seen = self._state
+
+        def changed() -> bool:
+            nonlocal seen
+            if self._state is seen:
+                return False
+            seen = self._state
+            return self._state.step is not step or next_wakeup(self._state) != wake
+
+        return changed
 
     # ---- commands from people ------------------------------------------------
 

@@ -201,9 +201,11 @@ def walk(data, spec, max_steps: int = 60):
             continue
         assert state == before  # decide never mutates the state it is given
         assert evs and all(isinstance(ev, e.DomainEvent) and ev.occurred_at == now for ev in evs)
+        given_state = state
         for ev in evs:  # (2) fold one event at a time
             state = evolve(state, ev)
             events.append(ev)
+        assert given_state == before  # evolve never mutates the state it is given (it shares what is frozen)
         assert state.version == len(events)  # (3)
         accepted += 1
     event(f"final step: {state.step.value}")
