@@ -1,0 +1,96 @@
+"""The retry-or-conflict rule of ``EventStore.append`` when the versions are
+taken, field by field: a retry of the same command (same causation id and the
+same event type) or of byte-identical content is a no-op; anything else at
+those versions is a different command and a conflict. Each case differs from
+the stored event in one thing only, so leaving that thing out of the
+comparison lets it through and fails here. Run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from log_builders import rec
+from storage.eventlog import EventConflict, EventStore
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request) -> EventStore:
+    engine = request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
+    return EventStore(engine)
+
+
+def _stored(store: EventStore, **kw):
+    return store.append("rv-1", 0, [rec("rv-1", 1, n=1, **kw)])
+
+
+# ---- the same command, retried (a causation id) ------------------------------
+
+
+def test_a_retry_of_the_same_command_with_another_event_type_is_a_conflict(store):
+    _stored(store, causation="update:u1")
+    with pytest.raises(EventConflict):
+        store.append("rv-1", 0, [rec("rv-1", 1, n=1, causation="update:u1", event_type="test.other")])
+    assert store.stream_version("rv-1") == 1 and store.head_position() == 1
+
+
+def test_a_retry_of_another_command_with_the_same_content_otherwise_is_a_conflict(store):
+    _stored(store, causation="update:u1")
+    with pytest.raises(EventConflict):
+        store.append("rv-1", 0, [rec("rv-1", 1, n=1, causation="update:u2")])
+
+
+def test_a_retry_of_the_same_command_re_decided_later_is_the_same(store):
+    """By design: the re-decided events may carry a later time and facts that
+    depend on it (a deadline computed from now); the command is the same."""
+    first = _stored(store, causation="update:u1")
+    later = rec("rv-1", 1, n=1, causation="update:u1", at=first[0].occurred_at + timedelta(seconds=5), due="later")
+    assert store.append("rv-1", 0, [later]) == first
+
+
+# ---- no causation id: only identical content is the same ---------------------
+
+
+def test_identical_content_without_causation_is_the_same(store):
+    first = _stored(store)
+    assert store.append("rv-1", 0, [rec("rv-1", 1, n=1)]) == first
+    assert store.head_position() == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(dict(payload_extra="changed"), id="payload"),
+        pytest.param(dict(event_type="test.other"), id="event_type"),
+        pytest.param(dict(schema_version=2), id="schema_version"),
+        pytest.param(dict(occurred_shift=1), id="occurred_at"),
+        pytest.param(dict(actor_id="p-other"), id="actor_id"),
+        pytest.param(dict(actor_role="supervisor"), id="actor_role"),
+        pytest.param(dict(reason="another reason"), id="reason"),
+    ],
+)
+def test_content_differing_in_one_field_without_causation_is_a_conflict(store, change):
+    first = _stored(store)[0]
+    update: dict = {}
+    if "payload_extra" in change:
+        update["payload"] = {**first.payload, "text": change["payload_extra"]}
+    if "occurred_shift" in change:
+        update["occurred_at"] = first.occurred_at + timedelta(microseconds=change["occurred_shift"])
+    update.update({k: v for k, v in change.items() if k not in ("payload_extra", "occurred_shift")})
+    retry = rec("rv-1", 1, n=1).model_copy(update=update)
+    with pytest.raises(EventConflict):
+        store.append("rv-1", 0, [retry])
+    assert store.stream_version("rv-1") == 1 and store.head_position() == 1
+
+
+def test_one_differing_event_in_a_batch_makes_the_whole_retry_a_conflict(store):
+    store.append("rv-1", 0, [rec("rv-1", 1, n=1), rec("rv-1", 2, n=2)])
+    with pytest.raises(EventConflict):
+        store.append("rv-1", 0, [rec("rv-1", 1, n=1), rec("rv-1", 2, n=2, extra="x")])
+
+
+def test_a_shorter_retry_over_a_longer_append_is_a_conflict(store):
+    store.append("rv-1", 0, [rec("rv-1", 1, n=1), rec("rv-1", 2, n=2)])
+    with pytest.raises(EventConflict):
+        store.append("rv-1", 1, [rec("rv-1", 2, n=2), rec("rv-1", 3, n=3)])
