@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.procedure import StepDeadlines
@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     sign_in_window_minutes: float = Field(default=15, gt=0)
     token_days: float = Field(default=90, gt=0, description="default lifetime of a bearer token")
 
+    # the payload codec (service/codec.py): on everywhere unless development opts out
+    codec_enabled: bool = Field(default=True, description="seal every Temporal payload with AES-256-GCM; may be off only in development")
+    codec_keys: SecretStr | None = Field(default=None, description="'id:base64key' entries, comma-separated, newest first (the first seals)")
+    codec_key_file: Path | None = Field(default=None, description="a file of 'id:base64key' lines, newest first; default in development: generated under data_dir")
+    codec_cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8080", "http://127.0.0.1:8233", "http://localhost:8233"], description="Web UI origins allowed to call the codec endpoint")
+
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> "Settings":
         if self.environment == "production" and self.signing_key == DEV_SIGNING_KEY:
@@ -72,6 +78,13 @@ class Settings(BaseSettings):
             raise ValueError("PINGYI_DEV_SIGN_IN cannot be enabled in production (it signs anyone in without a password)")
         if self.environment == "production" and not self.session_cookie_secure:
             raise ValueError("PINGYI_SESSION_COOKIE_SECURE cannot be turned off in production")
+        if self.environment == "production":
+            if not self.codec_enabled:
+                raise ValueError("PINGYI_CODEC_ENABLED cannot be false in production: the engine's history would hold review text in clear")
+            if self.codec_keys is None and self.codec_key_file is None:
+                raise ValueError("set PINGYI_CODEC_KEYS or PINGYI_CODEC_KEY_FILE in production (the payload encryption keys)")
+        if self.codec_keys is not None and self.codec_key_file is not None:
+            raise ValueError("set one of PINGYI_CODEC_KEYS and PINGYI_CODEC_KEY_FILE, not both")
         return self
 
     @property
@@ -81,6 +94,12 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def codec_key_path(self) -> Path:
+        """The key file to read when PINGYI_CODEC_KEYS is unset: the one named,
+        or (development) the one generated under the data directory."""
+        return self.codec_key_file or self.data_dir / "codec-keys"
 
     @property
     def db_url(self) -> str:

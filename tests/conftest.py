@@ -5,6 +5,7 @@ skipped locally and fail under CI (CI=true), where .ci/run guarantees one."""
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import uuid
@@ -14,6 +15,10 @@ from sqlalchemy import create_engine, text
 
 from storage.db import make_engine
 from storage.migrate import upgrade
+
+# every test's converter seals payloads (service.temporal.data_converter reads
+# the settings): one random key per run, set before any Settings is built
+os.environ.setdefault("PINGYI_CODEC_KEYS", "test-run:" + base64.b64encode(os.urandom(32)).decode())
 
 PG_HOST = os.environ.get("PINGYI_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("PINGYI_TEST_PG_PORT", "5432"))

@@ -43,7 +43,7 @@ def compose_env(service: str, temporal_address: str, database_url: str, task_que
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "PINGYI_"))}
     for key, value in COMPOSE["services"][service]["environment"].items():
         env[key] = str(value)
-    env.update(TEMPORAL_ADDRESS=temporal_address, PINGYI_DATABASE_URL=database_url, PINGYI_TASK_QUEUE=task_queue, PINGYI_SIGNING_KEY="compose-test-signing-key", PINGYI_SESSION_SECRET="compose-test-session-secret")
+    env.update(TEMPORAL_ADDRESS=temporal_address, PINGYI_DATABASE_URL=database_url, PINGYI_TASK_QUEUE=task_queue, PINGYI_SIGNING_KEY="compose-test-signing-key", PINGYI_SESSION_SECRET="compose-test-session-secret", PINGYI_CODEC_KEYS=os.environ["PINGYI_CODEC_KEYS"])
     return env
 
 
