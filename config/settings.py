@@ -19,7 +19,7 @@ DEV_SESSION_SECRET = "pingyi-development-session-secret-not-for-production"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PINGYI_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PINGYI_", env_file=".env", extra="ignore", hide_input_in_errors=True)  # errors never echo a key or secret
 
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Path("./var")

@@ -135,15 +135,21 @@ def test_a_key_file_is_read(tmp_path):
         codec(Settings(codec_keys=None, codec_key_file=tmp_path / "missing"))
 
 
+PRODUCTION = dict(environment="production", signing_key="s", session_secret="t")
+
+
 def test_development_may_turn_the_codec_off_production_may_not():
     assert codec(Settings(codec_enabled=False)) is None
     with pytest.raises(ValidationError, match="PINGYI_CODEC_ENABLED"):
-        Settings(environment="production", signing_key="s", codec_enabled=False)
+        Settings(**PRODUCTION, codec_enabled=False)
     with pytest.raises(ValidationError, match="PINGYI_CODEC_KEYS or PINGYI_CODEC_KEY_FILE"):
-        Settings(environment="production", signing_key="s", codec_keys=None)
-    assert Settings(environment="production", signing_key="s", codec_keys=new_key_entry("p1")).codec_enabled
+        Settings(**PRODUCTION, codec_keys=None)
+    assert Settings(**PRODUCTION, codec_keys=new_key_entry("p1")).codec_enabled
 
 
-def test_the_keys_do_not_show_in_the_settings_repr():
+def test_the_keys_show_neither_in_the_settings_repr_nor_in_its_errors():
     entry = new_key_entry("k")
     assert entry.split(":")[1] not in repr(Settings(codec_keys=entry))
+    with pytest.raises(ValidationError) as info:
+        Settings(**PRODUCTION, codec_enabled=False, codec_keys=entry)
+    assert entry.split(":")[1] not in str(info.value)
