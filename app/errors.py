@@ -69,3 +69,12 @@ class TooManyAttempts(AppError):
 
     status = 429
     code = "too_many_attempts"
+
+
+def database_unavailable(exc: BaseException) -> Unavailable:
+    """A database that does not answer, or is not set up yet (no tables)."""
+    text = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    if "no such table" in text or "does not exist" in text:
+        return Unavailable(f"the database is not set up yet ({text}): start Pingyi once ('make run') or run 'reviewctl setup'",
+                           message_zh="数据库尚未初始化：请先运行 make run 或 reviewctl setup")
+    return Unavailable(f"the database does not answer: {text}", message_zh="数据库无法访问")

@@ -5,21 +5,41 @@ structured ones: ``reviewctl review template KIND`` prints a starting point)."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from cli.common import err, log_engine, out, run, settings
-from domain.commands import HUMAN_COMMANDS, parse_command
-from domain.errors import CommandRejected
+from cli.common import fail, out, principal_for, run, settings, use_case
+from domain.local_time import local_text
 from domain.procedure import Step, SubjectKind
-from domain.review import ALLOWED, ReviewState
 from domain.rubric import SubjectLevel, UnitCategory
 
 app = typer.Typer(help="Start reviews, send commands, show and list them.", no_args_is_help=True)
+
+
+def _pairs(option: str, items: list[str] | None) -> dict[str, str]:
+    got: dict[str, str] = {}
+    for item in items or []:
+        step, sep, value = item.partition("=")
+        if not sep or not value:
+            raise typer.BadParameter(f"{option} {item!r}: write STEP=VALUE, e.g. {option} investigate=10")
+        got[step.strip()] = value.strip()
+    return got
+
+
+def _days(items: list[str] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for step, value in _pairs("--days", items).items():
+        try:
+            out[step] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"--days {step}={value}: {value!r} is not a number of days") from None
+    return out
 
 
 @app.command()
@@ -36,176 +56,156 @@ def start(
     tier: Annotated[int, typer.Option(min=1, max=4, help="explicit mode")] = 4,
     co_reviewer: Annotated[Optional[list[str]], typer.Option(help="explicit mode; repeatable")] = None,
     days: Annotated[Optional[list[str]], typer.Option("--days", help="override a step's duration, e.g. --days rectify=45")] = None,
+    due: Annotated[Optional[list[str]], typer.Option("--due", help="fix a step's deadline: a local date (the end of that day) or time, e.g. --due investigate=2026-12-10")] = None,
+    actor: Annotated[Optional[str], typer.Option(help="who starts it (development; default: the office)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Start a review. By default the directory fills reviewer, co-reviewer,
     level, category and rubric points; --reviewer starts it with explicit facts."""
+    from app.reviews import ExplicitAssignment, StartReviewInput, start_review
+
     s = settings()
-    from directory.service import review_spec_for
-    from domain.events import ReviewSpec, Subject
-    from domain.rubric import CURRENT_RUBRIC_VERSION, rubric
-    from service.reviews import new_review_id, start_review
-    from service.temporal import connect
+    principal = principal_for(actor if actor is not None or s.environment == "production" else (s.supervisor_ids[0] if s.supervisor_ids else None), s)
+    explicit = None
+    if reviewer:
+        if level is None:
+            fail(2, "rejected", "level: explicit mode needs --level (A, B or C)")
+        explicit = ExplicitAssignment(reviewer_id=reviewer, unit_id=unit, leader_id=leader, kind=kind, level=level, category=category, tier=tier, co_reviewer_ids=co_reviewer or [])
+    inp = StartReviewInput(subject_id=subject, campaign_id=campaign, review_id=review_id, explicit=explicit, days=_days(days), due=_pairs("--due", due))
+    result = use_case(lambda ctx: start_review(ctx, principal, inp), s)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    out.print(f"started [bold]{escape(result.review_id)}[/bold]: {escape(result.subject_id)} ({result.level.value}) reviewed by {escape(result.reviewer_id)}; "
+              f"first step due {local_text(result.first_due_at, s.tz)}")
+    if result.explanation:
+        out.print(result.explanation, markup=False)
 
-    campaign = campaign or s.default_campaign
-    rid = review_id or new_review_id(campaign, subject)
-    deadlines = s.step_deadlines()
-    for item in days or []:
-        step, _, value = item.partition("=")
-        if step not in deadlines.model_fields or step == "reminder_lead":
-            raise typer.BadParameter(f"--days {item!r}: step must be one of investigate, solicit_opinions, review, notify, rectify")
+
+def _read_fields(data: str | None, file: Path | None) -> dict:
+    """The command's fields from --data or --file: one line for every way the
+    input can be wrong (unreadable, not UTF-8, empty, not JSON, not an object)."""
+    if file is not None:
+        where = "stdin" if str(file) == "-" else str(file)
         try:
-            deadlines = deadlines.model_copy(update={step: timedelta(days=float(value))})
-        except ValueError:
-            raise typer.BadParameter(f"--days {item!r}: {value!r} is not a number of days") from None
+            raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+        except OSError as e:
+            fail(2, "cannot read", f"--file {where}: {e.strerror or e}")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            fail(2, "invalid", f"--file {where}: not UTF-8 text (byte {e.start}); save the file as UTF-8")
+        source = f"--file {where}"
+    elif data is not None:
+        text, source = data, "--data"
+    else:
+        return {}
+    if not text.strip():
+        fail(2, "invalid", f"{source}: empty; give the command's fields as a JSON object ('reviewctl review template KIND' prints one)")
     try:
-        if reviewer:
-            if level is None:
-                raise CommandRejected("level", "explicit mode needs --level (A, B or C)")
-            points = tuple(p.code for p in rubric().points_for(level, category))
-            spec = ReviewSpec(
-                review_id=rid, campaign_id=campaign,
-                subject=Subject(kind=kind, subject_id=subject, unit_id=unit or subject, leader_id=leader),
-                level=level, unit_category=category, tier=tier, reviewer_id=reviewer, co_reviewer_ids=tuple(co_reviewer or ()),
-                supervisor_ids=tuple(s.supervisor_ids), rubric_version=CURRENT_RUBRIC_VERSION, rubric_points=points, deadlines=deadlines,
-            )
-        else:
-            spec = review_spec_for(log_engine(), subject, review_id=rid, campaign_id=campaign, supervisor_ids=tuple(s.supervisor_ids), deadlines=deadlines)
-    except CommandRejected as e:
-        err.print(f"[red]rejected[/red] {e.field}: {e.reason}")
-        raise typer.Exit(2) from None
-
-    async def _go():
-        from domain.review import start as opening  # the same checks the workflow runs
-
-        from datetime import datetime, timezone
-
-        opening(spec, datetime.now(timezone.utc))
-        await start_review(await connect(s), spec, s.task_queue)
-
-    run(_go())
-    out.print(f"started [bold]{rid}[/bold]: {spec.subject.subject_id} ({spec.level.value}) reviewed by {spec.reviewer_id}")
-    if spec.explanation:
-        out.print(spec.explanation)
+        fields = json.loads(text)
+    except json.JSONDecodeError as e:
+        fail(2, "invalid", f"{source}: not JSON (line {e.lineno}, column {e.colno}: {e.msg})")
+    if not isinstance(fields, dict):
+        fail(2, "invalid", f"{source}: the command's fields must be a JSON object")
+    return fields
 
 
 @app.command()
 def do(
     review_id: str,
     kind: Annotated[str, typer.Argument(help="command kind; 'reviewctl review kinds' lists them")],
-    actor: Annotated[str, typer.Option(help="id of the person acting")],
+    actor: Annotated[Optional[str], typer.Option(help="id of the person acting (development only)")] = None,
     reason: Annotated[Optional[str], typer.Option(help="why (required for returns, reassignments, extensions, cancels)")] = None,
     data: Annotated[Optional[str], typer.Option(help="the command's fields as JSON")] = None,
     file: Annotated[Optional[Path], typer.Option(help="the command's fields in a JSON file ('-' for stdin)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Send one command to a review as ACTOR."""
+    from app.reviews import SendCommandInput, send_command
+
     s = settings()
-    from service.reviews import send
-    from service.temporal import connect
-
-    if kind not in HUMAN_COMMANDS:
-        raise typer.BadParameter(f"unknown kind {kind!r}; one of: {', '.join(HUMAN_COMMANDS)}")
-    fields: dict = {}
-    try:
-        if file is not None:
-            fields = json.loads(typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text(encoding="utf-8"))
-        elif data:
-            fields = json.loads(data)
-    except (OSError, json.JSONDecodeError) as e:
-        raise typer.BadParameter(f"command fields: {e}") from None
-    if not isinstance(fields, dict):
-        raise typer.BadParameter("command fields must be a JSON object")
-    command = run(_validate({**fields, "kind": kind, "actor_id": actor, "reason": reason}))
-
-    async def _go():
-        return await send(await connect(s), review_id, command)
-
-    result = run(_go())
-    out.print(f"[green]accepted[/green] {review_id}: {', '.join(result.events)} → step {result.step.value} (version {result.version})")
-
-
-async def _validate(fields: dict):
-    return parse_command(fields)
+    principal = principal_for(actor, s)
+    if principal.person_id is None:
+        fail(2, "missing", "--actor: name the person acting (development), e.g. --actor P-000368")
+    fields = _read_fields(data, file)
+    inp = SendCommandInput(review_id=review_id, kind=kind, reason=reason, fields=fields)
+    result = use_case(lambda ctx: send_command(ctx, principal, inp), s)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    out.print(f"[green]accepted[/green] {escape(review_id)}: {', '.join(result.events)} → step {result.step.value} (version {result.version})")
 
 
 @app.command()
 def template(
     kind: str,
     review: Annotated[Optional[str], typer.Option(help="fill the fields in for this review (its rubric points, problems, measures)")] = None,
+    actor: Annotated[Optional[str], typer.Option(help="as whom (development; default: the auditor's view)")] = None,
 ) -> None:
     """Print the JSON fields of a command kind, to edit and pass with --file.
     With --review, a filled-in example for that review; otherwise the schema."""
-    if kind not in HUMAN_COMMANDS:
-        raise typer.BadParameter(f"unknown kind {kind!r}; one of: {', '.join(HUMAN_COMMANDS)}")
-    envelope = {"kind", "actor_id", "reason"}
-    if review is None:
-        schema = HUMAN_COMMANDS[kind].model_json_schema()
-        for k in envelope:
-            schema.get("properties", {}).pop(k, None)
-            if k in schema.get("required", []):
-                schema["required"].remove(k)
-        out.print_json(json.dumps(schema, ensure_ascii=False))
-        return
+    from app.reviews import TemplateInput, command_template
+
     s = settings()
-    from service import demo
-    from service.reviews import get_state
-    from service.temporal import connect
-
-    async def _go() -> ReviewState:
-        return await get_state(await connect(s), review, wait_started=False)
-
-    state = run(_go())
-    if state.spec is None:
-        raise typer.BadParameter(f"review {review!r} has not started")
-    examples = {
-        "record_findings": lambda: demo.findings(state.spec),
-        "record_opinions": lambda: demo.opinions(state.spec),
-        "submit_review": lambda: demo.review(state.spec),
-        "submit_rectification_plan": lambda: demo.plan(state.spec, [p.problem_id for p in state.problems], date.today()),
-        "report_back": lambda: demo.report_back(state.spec, [m.measure_id for m in state.measures]),
-    }
-    if kind not in examples:
-        raise typer.BadParameter(f"{kind} takes no fields beyond --actor and --reason")
-    print(json.dumps(examples[kind]().model_dump(mode="json", exclude=envelope), ensure_ascii=False, indent=2))
+    principal = principal_for(actor, s)
+    result = use_case(lambda ctx: command_template(ctx, principal, TemplateInput(kind=kind, review_id=review)), s)
+    print(json.dumps(result.body, ensure_ascii=False, indent=2))
 
 
 @app.command()
-def kinds() -> None:
+def kinds(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every command a person can send: who may send it, in which step."""
-    t = Table("kind", "who", "step")
-    for kind in HUMAN_COMMANDS:
-        roles, steps = ALLOWED[kind]
-        t.add_row(kind, ", ".join(sorted(r.value for r in roles)), ", ".join(s.value for s in steps) if steps else "any")
+    from app.reviews import command_kinds
+
+    s = settings()
+    result = use_case(lambda ctx: command_kinds(ctx, principal_for(None, s)), s)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    t = Table("kind", "who", "step", "reason")
+    for k in result.kinds:
+        t.add_row(k.kind, ", ".join(k.roles), ", ".join(k.steps) if k.steps else "any", "required" if k.reason_required else "")
     out.print(t)
 
 
 @app.command()
-def show(review_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show(
+    review_id: str,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    actor: Annotated[Optional[str], typer.Option(help="as whom (development; default: the auditor's view)")] = None,
+) -> None:
     """The review's current state, as the workflow reports it."""
+    from app.reviews import ShowReviewInput, show_review
+
     s = settings()
-    from service.reviews import get_state
-    from service.temporal import connect
-
-    async def _go() -> ReviewState:
-        return await get_state(await connect(s), review_id, wait_started=False)
-
-    state = run(_go())
+    principal = principal_for(actor, s)
+    state = use_case(lambda ctx: show_review(ctx, principal, ShowReviewInput(review_id=review_id)), s)
     if as_json:
         print(state.model_dump_json(indent=2))
         return
+    tz = s.tz
     spec = state.spec
     t = Table(show_header=False)
-    t.add_row("review", review_id)
+    t.add_row("review", Text(review_id))
     if spec:
-        t.add_row("subject", f"{spec.subject.subject_id} ({spec.subject.kind.value}, level {spec.level.value}, {spec.unit_category.value}, tier {spec.tier})")
-        t.add_row("reviewer", spec.reviewer_id + (f" (co: {', '.join(spec.co_reviewer_ids)})" if spec.co_reviewer_ids else ""))
-    t.add_row("step", f"{state.step.value if state.step else '-'}{'  [red]OVERDUE[/red]' if state.is_overdue() else ''}")
+        t.add_row("subject", Text(f"{spec.subject.subject_id} ({spec.subject.kind.value}, level {spec.level.value}, {spec.unit_category.value}, tier {spec.tier})"))
+        t.add_row("reviewer", Text(spec.reviewer_id + (f" (co: {', '.join(spec.co_reviewer_ids)})" if spec.co_reviewer_ids else "")))
+    step = Text(state.step.value if state.step else "-")
+    if state.is_overdue():
+        step.append("  OVERDUE", style="red")
+    t.add_row("step", step)
     due = state.current_due()
-    t.add_row("due", due.isoformat() if due and not state.finished else "-")
+    t.add_row("due", local_text(due, tz) if due and not state.finished else "-")
     t.add_row("findings", str(len(state.findings)))
     t.add_row("opinions", str(len(state.opinions)))
-    t.add_row("problems", "; ".join(f"{p.problem_id} [{p.point_code}] {p.text}" for p in state.problems) or "-")
+    t.add_row("problems", Text("; ".join(f"{p.problem_id} [{p.point_code}] {p.text}" for p in state.problems) or "-"))
     t.add_row("plan", f"v{state.plan_version} {state.plan_status}" if state.plan_status else "-")
+    if state.cancel_reason:
+        t.add_row("cancelled", Text(state.cancel_reason))
     t.add_row("events", str(state.version))
+    if state.your_roles:
+        t.add_row("you", ", ".join(state.your_roles))
     out.print(t)
 
 

@@ -12,9 +12,10 @@ from typing import Annotated, Optional
 import typer
 from rich.panel import Panel
 from rich.table import Table
-from sqlalchemy import select
+from rich.text import Text
 
-from cli.common import err, log_engine, out, run, settings
+from cli.common import err, log_engine, out, principal_for, run, settings, use_case
+from domain.local_time import local_text
 from config.settings import Settings
 
 
@@ -208,24 +209,23 @@ async def _demo(s: Settings, progress: bool) -> dict:
 def outbox(
     recipient: Annotated[Optional[str], typer.Option(help="only messages to this person")] = None,
     review: Annotated[Optional[str], typer.Option(help="only messages of this review")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    cursor: Annotated[Optional[str], typer.Option(help="the next page: the cursor the previous page printed")] = None,
+    actor: Annotated[Optional[str], typer.Option(help="as whom (development; default: every message, the auditor's view)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The messages the embedded notifier wrote: task prompts, reminders, escalations."""
-    settings()
-    from storage.schema import outbox as outbox_t
+    from app.outbox import OutboxInput, read_outbox
 
-    q = select(outbox_t).order_by(outbox_t.c.id.desc()).limit(limit)
-    if recipient:
-        q = q.where(outbox_t.c.recipient_id == recipient)
-    if review:
-        q = q.where(outbox_t.c.stream_id == review)
-    with log_engine().connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(q)]
+    s = settings()
+    principal = principal_for(actor, s)
+    page = use_case(lambda ctx: read_outbox(ctx, principal, OutboxInput(recipient_id=recipient, review_id=review, limit=limit, cursor=cursor)), s)
     if as_json:
-        print(json.dumps(rows, default=str, ensure_ascii=False))
+        print(page.model_dump_json(indent=2))
         return
-    t = Table("id", "review", "to", "kind", "subject", "created")
-    for r in rows:
-        t.add_row(str(r["id"]), r["stream_id"], r["recipient_id"], r["kind"], r["subject"], f"{r['created_at']:%Y-%m-%d %H:%M}")
+    t = Table("id", "review", "to", "kind", "subject", f"created ({s.timezone})")
+    for m in page.items:
+        t.add_row(str(m.id), Text(m.review_id), Text(m.recipient_id), m.kind, Text(m.subject), local_text(m.created_at, s.tz))
     out.print(t)
+    if page.next_cursor:
+        out.print(f"more: --cursor {page.next_cursor}", markup=False)

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.procedure import StepDeadlines
@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     dev_ui_port: int = 8233
 
     default_campaign: str = "2026H2"
+    # the zone people read times in (tables, timelines, notifications) and in
+    # which a deadline given as a date ends (23:59:59 local); storage stays UTC
+    timezone: str = "Asia/Shanghai"
     supervisor_ids: list[str] = Field(default_factory=lambda: ["office"])
 
     investigate_days: float = 5
@@ -86,6 +89,21 @@ class Settings(BaseSettings):
         if self.codec_keys is not None and self.codec_key_file is not None:
             raise ValueError("set one of PINGYI_CODEC_KEYS and PINGYI_CODEC_KEY_FILE, not both")
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from domain.local_time import zone
+
+        zone(value)  # a ValueError naming the zone
+        return value
+
+    @property
+    def tz(self):
+        """The configured zone as a ``tzinfo``."""
+        from domain.local_time import zone
+
+        return zone(self.timezone)
 
     @property
     def dev_sign_in_enabled(self) -> bool:

@@ -5,6 +5,7 @@ need the review's state live in ``domain.review.decide``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal, Union
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 
 from domain.errors import CommandRejected
 from domain.events import EvidenceRef, GatheredOpinion, MeasureProgress
-from domain.procedure import ReviewMethod, Step
+from domain.procedure import ReviewMethod, Role, Step
 from domain.strings import NUL_MESSAGE, nul_field
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -27,6 +28,12 @@ class Command(BaseModel):
 
     actor_id: PersonId
     reason: str | None = Field(default=None, max_length=2000)
+    # the unit whose directory subtree the actor supervises by a grant, set only
+    # by the application layer after it checked the grant and that the review's
+    # subject lies in that subtree (the domain cannot see grants or the tree):
+    # the actor then acts as a supervisor of this review, as the people in
+    # ``spec.supervisor_ids`` (the office) always do
+    supervisor_grant: PersonId | None = None
 
 
 # ---- reviewer (and co-reviewer for findings and opinions) ----------------
@@ -158,25 +165,6 @@ class PassDeadline(Command):
     step: Step
 
 
-HUMAN_COMMAND_TYPES: tuple[type[Command], ...] = (
-    RecordFindings,
-    CloseInvestigation,
-    RecordOpinions,
-    CloseOpinionSolicitation,
-    SubmitReview,
-    ConfirmCirculation,
-    AcceptRectificationPlan,
-    ReturnRectificationPlan,
-    EvaluateReportBack,
-    SubmitRectificationPlan,
-    ReportProgress,
-    ReportBack,
-    ReassignReviewer,
-    AddCoReviewer,
-    ExtendDeadline,
-    CancelReview,
-)
-TIME_COMMAND_TYPES: tuple[type[Command], ...] = (SendReminder, PassDeadline)
 
 
 # ---- the engine (issued by the workflow when Temporal itself cancels it) ----
@@ -190,7 +178,67 @@ class RecordEngineCancellation(Command):
     kind: Literal["record_engine_cancellation"] = "record_engine_cancellation"
 
 
-ENGINE_COMMAND_TYPES: tuple[type[Command], ...] = (RecordEngineCancellation,)
+
+@dataclass(frozen=True)
+class CommandDeclaration:
+    """Everything the procedure says about one command, in one place: its kind,
+    its model, who may send it, in which steps (None: any running step),
+    whether it needs a reason, and whether a person or the workflow (its
+    clock, the engine) issues it. Every list of commands (the decider's role and step table, the
+    update validator's workflow-only set, the CLI's kinds and templates, the API)
+    is derived from :data:`COMMANDS`."""
+
+    model: type[Command]
+    roles: frozenset[Role]
+    steps: frozenset[Step] | None
+    reason_required: bool = False
+    summary: str = ""
+
+    @property
+    def kind(self) -> str:
+        return self.model.model_fields["kind"].default
+
+    @property
+    def by_workflow(self) -> bool:
+        """Issued by the workflow itself (its clock, or the engine cancelling
+        it), never by a person."""
+        return bool(self.roles & {Role.SYSTEM, Role.ENGINE})
+
+
+def _declare(model: type[Command], roles: set[Role], steps: set[Step] | None, *, reason: bool = False, summary: str = "") -> CommandDeclaration:
+    return CommandDeclaration(model, frozenset(roles), frozenset(steps) if steps is not None else None, reason, summary)
+
+
+_REVIEWERS = {Role.REVIEWER, Role.CO_REVIEWER}
+COMMANDS: dict[str, CommandDeclaration] = {
+    d.kind: d
+    for d in (
+        _declare(RecordFindings, _REVIEWERS, {Step.INVESTIGATE}, summary="record what the investigation found, per rubric point"),
+        _declare(CloseInvestigation, {Role.REVIEWER}, {Step.INVESTIGATE}, summary="end the investigation (every point has a finding)"),
+        _declare(RecordOpinions, _REVIEWERS, {Step.SOLICIT_OPINIONS}, summary="record opinions gathered"),
+        _declare(CloseOpinionSolicitation, {Role.REVIEWER}, {Step.SOLICIT_OPINIONS}, summary="end the solicitation of opinions"),
+        _declare(SubmitReview, {Role.REVIEWER}, {Step.REVIEW}, summary="submit the review, point by point"),
+        _declare(ConfirmCirculation, {Role.REVIEWER}, {Step.NOTIFY}, summary="confirm the review was circulated"),
+        _declare(SubmitRectificationPlan, {Role.SUBJECT}, {Step.RECTIFY}, summary="submit the rectification plan"),
+        _declare(AcceptRectificationPlan, {Role.REVIEWER}, {Step.RECTIFY}, summary="accept the rectification plan"),
+        _declare(ReturnRectificationPlan, {Role.REVIEWER}, {Step.RECTIFY}, reason=True, summary="return the rectification plan"),
+        _declare(ReportProgress, {Role.SUBJECT}, {Step.RECTIFY}, summary="report progress on measures"),
+        _declare(ReportBack, {Role.SUBJECT}, {Step.RECTIFY}, summary="report back on every measure"),
+        _declare(EvaluateReportBack, {Role.REVIEWER}, {Step.RECTIFY}, summary="evaluate the report-back"),
+        _declare(ReassignReviewer, {Role.SUPERVISOR}, None, reason=True, summary="give the review to another reviewer"),
+        _declare(AddCoReviewer, {Role.SUPERVISOR}, None, reason=True, summary="add a co-reviewer"),
+        _declare(ExtendDeadline, {Role.SUPERVISOR}, None, reason=True, summary="move a step's deadline later"),
+        _declare(CancelReview, {Role.SUPERVISOR}, None, reason=True, summary="cancel the review"),
+        _declare(SendReminder, {Role.SYSTEM}, None, summary="remind who must act (the clock)"),
+        _declare(PassDeadline, {Role.SYSTEM}, None, summary="mark a step overdue (the clock)"),
+        _declare(RecordEngineCancellation, {Role.ENGINE}, None, summary="record a cancellation requested in Temporal (the engine)"),
+    )
+}
+
+HUMAN_COMMAND_TYPES: tuple[type[Command], ...] = tuple(d.model for d in COMMANDS.values() if not d.by_workflow)
+TIME_COMMAND_TYPES: tuple[type[Command], ...] = tuple(d.model for d in COMMANDS.values() if Role.SYSTEM in d.roles)
+ENGINE_COMMAND_TYPES: tuple[type[Command], ...] = tuple(d.model for d in COMMANDS.values() if Role.ENGINE in d.roles)
+WORKFLOW_COMMANDS: frozenset[str] = frozenset(k for k, d in COMMANDS.items() if d.by_workflow)
 
 ReviewCommand = Annotated[Union[HUMAN_COMMAND_TYPES + TIME_COMMAND_TYPES + ENGINE_COMMAND_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]
 

@@ -97,32 +97,10 @@ def roles_of(state: ReviewState, person_id: str) -> set[Role]:
     return roles
 
 
-ALLOWED: dict[str, tuple[frozenset[Role], frozenset[Step] | None]] = {
-    # command kind: (roles that may send it, steps it belongs to; None = any running step)
-    "record_findings": (frozenset({Role.REVIEWER, Role.CO_REVIEWER}), frozenset({Step.INVESTIGATE})),
-    "close_investigation": (frozenset({Role.REVIEWER}), frozenset({Step.INVESTIGATE})),
-    "record_opinions": (frozenset({Role.REVIEWER, Role.CO_REVIEWER}), frozenset({Step.SOLICIT_OPINIONS})),
-    "close_opinion_solicitation": (frozenset({Role.REVIEWER}), frozenset({Step.SOLICIT_OPINIONS})),
-    "submit_review": (frozenset({Role.REVIEWER}), frozenset({Step.REVIEW})),
-    "confirm_circulation": (frozenset({Role.REVIEWER}), frozenset({Step.NOTIFY})),
-    "submit_rectification_plan": (frozenset({Role.SUBJECT}), frozenset({Step.RECTIFY})),
-    "accept_rectification_plan": (frozenset({Role.REVIEWER}), frozenset({Step.RECTIFY})),
-    "return_rectification_plan": (frozenset({Role.REVIEWER}), frozenset({Step.RECTIFY})),
-    "report_progress": (frozenset({Role.SUBJECT}), frozenset({Step.RECTIFY})),
-    "report_back": (frozenset({Role.SUBJECT}), frozenset({Step.RECTIFY})),
-    "evaluate_report_back": (frozenset({Role.REVIEWER}), frozenset({Step.RECTIFY})),
-    "reassign_reviewer": (frozenset({Role.SUPERVISOR}), None),
-    "add_co_reviewer": (frozenset({Role.SUPERVISOR}), None),
-    "extend_deadline": (frozenset({Role.SUPERVISOR}), None),
-    "cancel_review": (frozenset({Role.SUPERVISOR}), None),
-    "send_reminder": (frozenset({Role.SYSTEM}), None),
-    "pass_deadline": (frozenset({Role.SYSTEM}), None),
-    "record_engine_cancellation": (frozenset({Role.ENGINE}), None),
-}
+# derived from the one declaration of every command (domain.commands.COMMANDS)
+ALLOWED: dict[str, tuple[frozenset[Role], frozenset[Step] | None]] = {k: (d.roles, d.steps) for k, d in c.COMMANDS.items()}
 SYSTEM_ACTOR = "system"
-REASON_REQUIRED = frozenset(
-    {"return_rectification_plan", "reassign_reviewer", "add_co_reviewer", "extend_deadline", "cancel_review"}
-)
+REASON_REQUIRED = frozenset(k for k, d in c.COMMANDS.items() if d.reason_required)
 
 
 def _acting_role(state: ReviewState, cmd: c.Command) -> Role:
@@ -131,15 +109,17 @@ def _acting_role(state: ReviewState, cmd: c.Command) -> Role:
         return Role.ENGINE  # the actor is whoever the engine names; only the workflow issues these
     if Role.SYSTEM in roles:
         if cmd.actor_id != SYSTEM_ACTOR:
-            raise CommandRejected("actor_id", f"{cmd.kind} is issued by the review's clock, not by a person")  # type: ignore[attr-defined]
+            raise CommandRejected("actor_id", f"{cmd.kind} is issued by the review's clock, not by a person", "not_allowed")  # type: ignore[attr-defined]
         return Role.SYSTEM
     held = roles_of(state, cmd.actor_id)
+    if cmd.supervisor_grant is not None:  # the application layer checked the grant's scope
+        held.add(Role.SUPERVISOR)
     # the most specific role wins when a person holds several
     for role in (Role.REVIEWER, Role.CO_REVIEWER, Role.SUBJECT, Role.SUPERVISOR):
         if role in held and role in roles:
             return role
     wanted = " or ".join(sorted(r.value for r in roles))
-    raise CommandRejected("actor_id", f"{cmd.actor_id!r} may not {cmd.kind.replace('_', ' ')}: only the {wanted} of this review may")  # type: ignore[attr-defined]
+    raise CommandRejected("actor_id", f"{cmd.actor_id!r} may not {cmd.kind.replace('_', ' ')}: only the {wanted} of this review may", "not_allowed")  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------
@@ -151,15 +131,15 @@ def decide(state: ReviewState, cmd: c.Command, now: datetime) -> list[e.DomainEv
     """Check ``cmd`` against the rules and the state; return the events it causes
     or raise :class:`CommandRejected` naming the field and the reason."""
     if state.spec is None or state.step is None:
-        raise CommandRejected("review_id", "the review has not been started")
+        raise CommandRejected("review_id", "the review has not been started", "not_started")
     if state.finished:
-        raise CommandRejected("kind", f"the review is {state.step.value}; it takes no more commands")
+        raise CommandRejected("kind", f"the review is {state.step.value}; it takes no more commands", "ended")
     kind: str = cmd.kind  # type: ignore[attr-defined]
     role = _acting_role(state, cmd)
     _, steps = ALLOWED[kind]
     if steps is not None and state.step not in steps:
         want = ", ".join(s.value for s in steps)
-        raise CommandRejected("kind", f"{kind} belongs to step {want}; the review is at step {state.step.value}")
+        raise CommandRejected("kind", f"{kind} belongs to step {want}; the review is at step {state.step.value}", "wrong_step")
     reason = (cmd.reason or "").strip() or None
     if kind in REASON_REQUIRED and not reason:
         raise CommandRejected("reason", f"{kind} needs a reason")
@@ -257,7 +237,7 @@ def _confirm_circulation(state, cmd: c.ConfirmCirculation, now, meta):
 
 def _submit_plan(state, cmd: c.SubmitRectificationPlan, now, meta):
     if state.plan_status in ("submitted", "accepted"):
-        raise CommandRejected("kind", f"the rectification plan is already {state.plan_status}")
+        raise CommandRejected("kind", f"the rectification plan is already {state.plan_status}", "wrong_step")
     known = {p.problem_id for p in state.problems}
     covered: set[str] = set()
     measures = []
@@ -277,7 +257,7 @@ def _submit_plan(state, cmd: c.SubmitRectificationPlan, now, meta):
 
 def _require_plan(state, status: str, verb: str):
     if state.plan_status != status:
-        raise CommandRejected("kind", f"cannot {verb}: the rectification plan is {state.plan_status or 'awaiting'}, not {status}")
+        raise CommandRejected("kind", f"cannot {verb}: the rectification plan is {state.plan_status or 'awaiting'}, not {status}", "wrong_step")
 
 
 def _accept_plan(state, cmd, now, meta):
@@ -300,7 +280,7 @@ def _check_measures(state, items, field: str):
 def _report_progress(state, cmd: c.ReportProgress, now, meta):
     _require_plan(state, "accepted", "report progress")
     if state.report_back is not None:
-        raise CommandRejected("kind", "the report-back is already with the reviewer")
+        raise CommandRejected("kind", "the report-back is already with the reviewer", "wrong_step")
     _check_measures(state, cmd.progress, "progress")
     return [e.ProgressReported(progress=tuple(cmd.progress), **meta)]
 
@@ -308,7 +288,7 @@ def _report_progress(state, cmd: c.ReportProgress, now, meta):
 def _report_back(state, cmd: c.ReportBack, now, meta):
     _require_plan(state, "accepted", "report back")
     if state.report_back is not None:
-        raise CommandRejected("kind", "the report-back is already with the reviewer")
+        raise CommandRejected("kind", "the report-back is already with the reviewer", "wrong_step")
     _check_measures(state, cmd.results, "results")
     missing = sorted({m.measure_id for m in state.measures} - {r.measure_id for r in cmd.results})
     if missing:
@@ -318,7 +298,7 @@ def _report_back(state, cmd: c.ReportBack, now, meta):
 
 def _evaluate(state, cmd: c.EvaluateReportBack, now, meta):
     if state.report_back is None:
-        raise CommandRejected("kind", "there is no report-back to evaluate yet")
+        raise CommandRejected("kind", "there is no report-back to evaluate yet", "wrong_step")
     evaluated = e.ReportBackEvaluated(outcome=cmd.outcome, comments=cmd.comments, **meta)
     if cmd.outcome == "satisfactory":
         return [evaluated, *_start_next(state, Step.RECTIFY, now)]
@@ -346,7 +326,7 @@ def _extend_deadline(state, cmd: c.ExtendDeadline, now, meta):
     if cmd.step not in FIVE_STEPS:
         raise CommandRejected("step", f"{cmd.step.value} has no deadline")
     if FIVE_STEPS.index(cmd.step) < FIVE_STEPS.index(state.step):
-        raise CommandRejected("step", f"step {cmd.step.value} is already done")
+        raise CommandRejected("step", f"step {cmd.step.value} is already done", "wrong_step")
     due_at = cmd.due_at if cmd.due_at.tzinfo else cmd.due_at.replace(tzinfo=now.tzinfo)
     if due_at <= now:
         raise CommandRejected("due_at", f"{due_at.isoformat()} is not in the future")

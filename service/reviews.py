@@ -31,13 +31,16 @@ def new_review_id(campaign_id: str, subject_id: str) -> str:
     return f"rv-{campaign_id}-{subject_id}-{uuid.uuid4().hex[:8]}"
 
 
-async def start_review(client: Client, spec: ReviewSpec, task_queue: str, *, visible: bool = True, id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE) -> WorkflowHandle:
+async def start_review(client: Client, spec: ReviewSpec, task_queue: str, *, visible: bool = True, first_due_at: datetime | None = None,
+                       id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE) -> WorkflowHandle:
     """Start the review workflow with its search attributes already set (so the
     first step costs no upsert event). ``visible=False`` only for a server that
-    has no custom search attributes (the time-skipping test server). A review
-    id already in use raises WorkflowAlreadyStartedError; a campaign passes
-    ``REJECT_DUPLICATE`` so a closed review is never started again either."""
-    first_due = sa.deadline_value(datetime.now(timezone.utc) + spec.deadlines.investigate)
+    has no custom search attributes (the time-skipping test server);
+    ``first_due_at``: the first step's deadline when the starter fixed it. A
+    review id already in use raises WorkflowAlreadyStartedError, and by default
+    (``REJECT_DUPLICATE``) so does the id of a closed review: an id names one
+    review forever."""
+    first_due = first_due_at or sa.deadline_value(datetime.now(timezone.utc) + spec.deadlines.investigate)
     attrs = sa.review_attributes(
         campaign=spec.campaign_id, step=Step.INVESTIGATE.value, reviewer=spec.reviewer_id, unit=spec.subject.unit_id, tier=spec.tier, deadline=first_due, overdue=False
     )
@@ -58,7 +61,7 @@ def rejection_of(err: BaseException) -> CommandRejected | None:
     while cause is not None:
         if isinstance(cause, ApplicationError) and cause.type == "CommandRejected":
             d = cause.details[0] if cause.details else {}
-            return CommandRejected(d.get("field", "?"), d.get("reason", cause.message))
+            return CommandRejected(d.get("field", "?"), d.get("reason", cause.message), d.get("code", "invalid"))
         cause = getattr(cause, "cause", None)
     return None
 

@@ -95,6 +95,12 @@ from storage.schema import log_head, outbox, ts_text
 __all__ = ["EventStore", "EventConflict", "OutboxMessage", "GENESIS_HASH", "canonical_json"]
 
 
+# event types that open a stream: only ever at version 1, so an id names one
+# stream forever (a second opening, such as a new workflow run reusing a closed
+# review's id, is refused instead of continuing the old review's log)
+OPENING_EVENT_TYPES = frozenset({"review.started"})
+
+
 class EventConflict(Exception):
     """Another writer (or another command) already wrote these versions."""
 
@@ -225,6 +231,8 @@ class EventStore:
             d = r.__dict__
             if d["stream_id"] != stream_id or d["version"] != v:
                 raise ValueError(f"record {v - expected_version - 1} is {r.stream_id}@{r.version}, expected {stream_id}@{v}")
+            if v != 1 and d["event_type"] in OPENING_EVENT_TYPES:
+                raise EventConflict(stream_id, expected_version, expected_version, f"{d['event_type']} opens a stream and can only be its first event")
             occurred_text = ts_text(d["occurred_at"])
             payload, header = encode_event(stream_id, v, d["event_type"], d["schema_version"], occurred_text, now_text, d["actor_id"], d["actor_role"], d["reason"], d["causation_id"], d["payload"])
             ds.append(d)

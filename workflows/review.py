@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult, OutboxEntry
     from domain import events as ev
-    from domain.commands import RecordEngineCancellation, parse_command
+    from domain.commands import WORKFLOW_COMMANDS, RecordEngineCancellation, parse_command
     from domain.errors import CommandRejected
     from domain.notifications import notifications_for
     from domain.procedure import FIVE_STEPS, Step
@@ -38,7 +38,7 @@ APPEND_OPTIONS = dict(
     start_to_close_timeout=timedelta(seconds=30),
     retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10), non_retryable_error_types=["EventConflict"]),
 )
-PERSON_COMMANDS_ONLY = frozenset({"send_reminder", "pass_deadline", "record_engine_cancellation"})  # kinds only the workflow issues
+PERSON_COMMANDS_ONLY = WORKFLOW_COMMANDS  # kinds only the workflow issues, declared once in domain.commands.COMMANDS
 
 REVISION = 2
 """The command sequence new reviews are started under (``ReviewInput.revision``);
@@ -73,7 +73,7 @@ class ReviewWorkflow:
                     opening = start(inp.spec, workflow.now(), first_due_at=inp.first_due_at)
                 except CommandRejected as err:  # a spec the client should have refused: fail, never retry
                     raise _rejected(err) from None
-                await asyncio.shield(self._locked_record(opening, "start"))
+                await asyncio.shield(self._locked_record(opening, f"start:{workflow.info().run_id}"))
             for step in FIVE_STEPS:  # investigate → solicit opinions → review → notify → rectify
                 await self._until_done(step)
                 if self._state.finished:

@@ -77,7 +77,7 @@ def rejection(state: ReviewState, cmd, now) -> CommandRejected:
     assert state == before
     err = info.value
     assert err.reason.strip(), "a rejection must say why"
-    assert err.as_dict() == {"field": err.field, "reason": err.reason}
+    assert err.as_dict() == {"field": err.field, "reason": err.reason, "code": err.code}
     return err
 
 

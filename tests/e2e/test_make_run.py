@@ -65,7 +65,7 @@ def test_make_run_demo_stop_start_keeps_everything(tmp_path):
         state = wait_until(lambda: (s := reviewctl_json("review", "show", waiting, env=env)) and "investigate" in s["overdue"] and s, 120, "the waiting review's deadline to fire after the restart")
         assert "investigate" in state["reminded"] or state["overdue"] == ["investigate"]
         outbox = reviewctl_json("outbox", "--review", waiting, env=env)
-        assert {"task_prompt", "overdue"} <= {m["kind"] for m in outbox}
+        assert {"task_prompt", "overdue"} <= {m["kind"] for m in outbox["items"]}
         verify = reviewctl("audit", "verify", env=env, check=False)
         assert verify.returncode == 0, verify.stdout + verify.stderr
     finally:

@@ -1,0 +1,106 @@
+"""The review use cases as a person meets them: who may see and do what (roles
+derived from the review, a supervisor's scope from the directory), the actor
+always the principal, and every engine failure a typed error."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from principals import OFFICE, person
+
+from app import engine
+from app.errors import BadInput, Conflict, Forbidden, NotFound
+from app.reviews import (
+    SendCommandInput, ShowReviewInput, StartReviewInput, TemplateInput, command_kinds, command_template, send_command, show_review, start_review, state_from_log,
+)
+from domain.commands import COMMANDS
+
+SUBJECT = "U-AF01-B01"  # a branch under U-AF01, under U-HQ-ORG
+
+
+async def started(ctx, **kw):
+    rid = f"rv-app-{uuid.uuid4().hex[:8]}"
+    result = await start_review(ctx, OFFICE, StartReviewInput(subject_id=SUBJECT, review_id=rid, **kw))
+    return result
+
+
+async def test_reviewer_sees_and_acts_and_the_actor_is_the_principal(ctx):
+    r = await started(ctx)
+    reviewer = person(r.reviewer_id)
+    view = await show_review(ctx, reviewer, ShowReviewInput(review_id=r.review_id))
+    assert view.step.value == "investigate" and "reviewer" in view.your_roles
+    with pytest.raises(BadInput) as info:  # the investigation has no findings yet
+        await send_command(ctx, reviewer, SendCommandInput(review_id=r.review_id, kind="close_investigation", fields={"actor_id": "P-SOMEONE-ELSE"}))
+    assert info.value.field == "findings"
+    with pytest.raises(Conflict) as info:  # the right command at the wrong step
+        await send_command(ctx, reviewer, SendCommandInput(review_id=r.review_id, kind="close_opinion_solicitation"))
+    assert info.value.field == "kind" and "investigate" in info.value.message
+    body = (await command_template(ctx, reviewer, TemplateInput(kind="record_findings", review_id=r.review_id))).body
+    body["actor_id"] = "P-000001"  # a body naming another actor is overwritten
+    done = await send_command(ctx, reviewer, SendCommandInput(review_id=r.review_id, kind="record_findings", fields=body))
+    assert done.actor_id == r.reviewer_id and done.events == ["review.findings_recorded"]
+    stored = ctx.events.read_stream(r.review_id)
+    assert stored[-1].actor_id == r.reviewer_id
+
+
+async def test_people_without_a_role_and_supervisors_out_of_scope_get_not_found(ctx):
+    r = await started(ctx)
+    for stranger in (person("P-000001"), person("P-000002", supervisor_scopes=("U-CNCA",))):
+        with pytest.raises(NotFound):
+            await show_review(ctx, stranger, ShowReviewInput(review_id=r.review_id))
+        with pytest.raises(NotFound):
+            await send_command(ctx, stranger, SendCommandInput(review_id=r.review_id, kind="cancel_review", reason="x"))
+    with pytest.raises(Forbidden):
+        await show_review(ctx, person("P-000003", administrator=True), ShowReviewInput(review_id=r.review_id))
+    auditor = await show_review(ctx, person("P-000004", auditor=True), ShowReviewInput(review_id=r.review_id))
+    assert auditor.your_roles == ["auditor"]
+    with pytest.raises(Forbidden):  # reads everything, changes nothing
+        await send_command(ctx, person("P-000004", auditor=True), SendCommandInput(review_id=r.review_id, kind="cancel_review", reason="x"))
+
+
+async def test_a_scoped_supervisor_acts_as_supervisor_and_an_ended_review_takes_nothing(ctx):
+    r = await started(ctx)
+    boss = person("P-000010", supervisor_scopes=("U-HQ-ORG",))
+    view = await show_review(ctx, boss, ShowReviewInput(review_id=r.review_id))
+    assert view.your_roles == ["supervisor"]
+    with pytest.raises(BadInput) as info:
+        await send_command(ctx, boss, SendCommandInput(review_id=r.review_id, kind="cancel_review"))
+    assert info.value.field == "reason"
+    done = await send_command(ctx, boss, SendCommandInput(review_id=r.review_id, kind="cancel_review", reason="[red]x[/red] merged units"))
+    assert done.step.value == "cancelled"
+    last = ctx.events.read_stream(r.review_id)[-1]
+    assert (last.actor_id, last.actor_role, last.reason) == ("P-000010", "supervisor", "[red]x[/red] merged units")
+    with pytest.raises(Conflict):
+        await send_command(ctx, person(r.reviewer_id), SendCommandInput(review_id=r.review_id, kind="close_investigation"))
+    with pytest.raises(Conflict):  # an id names one review forever
+        await start_review(ctx, OFFICE, StartReviewInput(subject_id=SUBJECT, review_id=r.review_id))
+    # and Temporal itself refuses a new run of the closed review's id (REJECT_DUPLICATE)
+    spec = state_from_log(ctx, r.review_id).spec
+    with pytest.raises(Conflict, match="in use"):
+        await engine.start(ctx, spec)
+
+
+async def test_unknown_ids_kinds_and_people_are_named(ctx):
+    with pytest.raises(NotFound):
+        await show_review(ctx, OFFICE, ShowReviewInput(review_id="rv-none"))
+    with pytest.raises(NotFound):
+        await send_command(ctx, OFFICE, SendCommandInput(review_id="rv-none", kind="cancel_review", reason="x"))
+    r = await started(ctx)
+    with pytest.raises(BadInput) as info:
+        await send_command(ctx, OFFICE, SendCommandInput(review_id=r.review_id, kind="send_reminder"))
+    assert info.value.field == "kind"
+    with pytest.raises(BadInput) as info:
+        await send_command(ctx, OFFICE, SendCommandInput(review_id=r.review_id, kind="reassign_reviewer", reason="moved", fields={"reviewer_id": "P-NOBODY"}))
+    assert (info.value.field, "P-NOBODY" in info.value.message) == ("reviewer_id", True)
+    with pytest.raises(BadInput) as info:
+        await started(ctx, days={"investigate": 0})
+    assert info.value.field == "days.investigate"
+    with pytest.raises(Forbidden):
+        await start_review(ctx, person("P-000001"), StartReviewInput(subject_id=SUBJECT))
+
+
+async def test_command_kinds_come_from_the_one_declaration(ctx):
+    kinds = (await command_kinds(ctx, OFFICE)).kinds
+    assert [k.kind for k in kinds] == [k for k, d in COMMANDS.items() if not d.by_workflow]
+    assert {k.kind for k in kinds if k.reason_required} == {"return_rectification_plan", "reassign_reviewer", "add_co_reviewer", "extend_deadline", "cancel_review"}
