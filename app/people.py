@@ -3,20 +3,14 @@ directory knows: a typo must not make a reviewer nobody can ever sign in as."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from app.context import AppContext
 from app.errors import BadInput
-from storage.directory import people_t
 
 
 def unknown_person_ids(ctx: AppContext, ids: list[str]) -> list[str]:
-    wanted = sorted({i for i in ids if i})
-    if not wanted:
-        return []
-    with ctx.directory._reader() as conn:
-        known = {r[0] for r in conn.execute(select(people_t.c.id).where(people_t.c.id.in_(wanted)))}
-    return [i for i in wanted if i not in known]
+    from directory.service import unknown_people
+
+    return unknown_people(ctx.engine, [i for i in ids if i])
 
 
 def require_known_people(ctx: AppContext, by_field: dict[str, list[str]]) -> None:
