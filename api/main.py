@@ -12,8 +12,11 @@ from fastapi.routing import APIRoute
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
+from api.codec import codec_router
+from api.health import health_router
 from api.routers import auth, users
 from app.accounts import Accounts
+from service.temporal import codec
 
 API_PREFIX = "/api/v1"
 
@@ -65,4 +68,8 @@ def create_app(ctx: Any, *, accounts: Accounts | None = None, extra_routers: Ite
         app.include_router(router, prefix=API_PREFIX, responses=errors.COMMON_ERRORS)
     for router in extra_routers:
         app.include_router(router)
+    app.include_router(health_router(ctx))
+    sealer = codec(settings)
+    if sealer is not None:  # the codec server for the Temporal Web UI (TEMPORAL_CODEC_ENDPOINT=<this API>/codec)
+        app.include_router(codec_router(sealer, settings))
     return app
