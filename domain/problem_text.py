@@ -170,7 +170,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
 
 _FILLER = frozenset(LEXICON["zh"]["filler"] + LEXICON["en"]["filler"])
 _PARTICLES = "".join(LEXICON["zh"]["particle"])
-_ENUMERATION = re.compile(r"^\s*(?:[(\[]?(?:\d{1,3}|[一二三四五六七八九十]{1,3}|[a-z])[)\]]|(?:\d{1,3}|[一二三四五六七八九十]{1,3})[、.:])\s*")
+_ENUMERATION = re.compile(r"^\W*(?:[(\[]?(?:\d{1,3}|[一二三四五六七八九十]{1,3}|[a-z])[)\]]|(?:\d{1,3}|[一二三四五六七八九十]{1,3})[、.:])\s*")
 
 
 def normalise(text: str) -> str:
