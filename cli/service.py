@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -37,54 +38,82 @@ def serve() -> None:
     configure_logging(s.effective_log_format, s.log_level)
     try:
         asyncio.run(_serve(s))
+    except ServeStopped as e:
+        err.print("[red]stopped:[/red] " + escape(str(e)), soft_wrap=True)
+        raise typer.Exit(1) from None
     except RuntimeError as e:
-        err.print(f"[red]cannot start:[/red] {e}")
+        err.print("[red]cannot start:[/red] " + escape(str(e)), soft_wrap=True)
         raise typer.Exit(1) from None
 
 
+class ServeStopped(Exception):
+    """The service stopped on its own (its embedded server could not be kept running)."""
+
+
 async def _serve(s: Settings) -> None:
-    from service.checkpointer import sign_checkpoints
-    from service.devserver import start_dev_server
-    from service.temporal import connect
-    from storage.signing import signer_from_settings
-    from worker import build_worker
+    from service import datadir
+    from service.devserver import DevServerSupervisor, start_dev_server, write_state
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    s.data_dir.mkdir(parents=True, exist_ok=True)
-    server = None
-    if s.embedded:
-        out.print(f"starting the embedded Temporal server (data in {s.data_dir.resolve()}) …")
-        server = await start_dev_server(s)
+    if not s.embedded:
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        return await _run_service(s, stop, None)
+    # the embedded default owns its data directory: writable, with room, and ours alone
+    datadir.check_writable(s.data_dir)
+    lock = datadir.hold(s.data_dir)
+    supervisor = None
     try:
-        client = await _connect_with_retry(s, connect)
-        engine = await _prepare(s, client)
-        worker = build_worker(client, engine, s.task_queue)
-        ui = server.ui_url if server else "(your cluster's Web UI)"
-        out.print(
-            Panel.fit(
-                f"Pingyi is running.\n"
-                f"  Temporal:   {s.address} (namespace {s.temporal_namespace})\n"
-                f"  Web UI:     {ui}\n"
-                f"  Event log:  {s.db_url}\n\n"
-                "Next, in another terminal:\n"
-                "  .venv/bin/reviewctl status\n"
-                "  .venv/bin/reviewctl demo                 # one review through all five steps\n"
-                "  .venv/bin/reviewctl review list\n"
-                "  .venv/bin/reviewctl directory plan       # who reviews whom in the example organization\n"
-                "  .venv/bin/reviewctl audit verify\n"
-                "Stop with Ctrl-C; running again keeps every review and its timers.",
-                title="评议 Pingyi",
-            )
-        )
-        async with worker:
-            await sign_checkpoints(engine, signer_from_settings(), s.checkpoint_every_seconds, stop)
-        engine.dispose()
+        out.print(f"starting the embedded Temporal server (data in {s.data_dir.resolve()}) …")
+        supervisor = DevServerSupervisor(s, await start_dev_server(s))
+        watching = asyncio.create_task(supervisor.run(stop))
+        try:
+            await _run_service(s, stop, supervisor)
+        finally:
+            stop.set()
+            await watching
     finally:
-        if server:
-            server.stop()
+        if supervisor is not None:
+            supervisor.server.stop()
+            if supervisor.gave_up is None:
+                write_state(s.data_dir, status="stopped", server_pid=None, restarts=len(supervisor.restarts), last_death=supervisor.last_death)
+        lock.release()
+    if supervisor is not None and supervisor.gave_up:
+        raise ServeStopped(supervisor.gave_up)
+
+
+async def _run_service(s: Settings, stop: asyncio.Event, supervisor) -> None:
+    from service.checkpointer import sign_checkpoints
+    from service.temporal import connect
+    from storage.signing import signer_from_settings
+    from worker import build_worker
+
+    server = supervisor.server if supervisor else None
+    client = await _connect_with_retry(s, connect)
+    engine = await _prepare(s, client)
+    worker = build_worker(client, engine, s.task_queue)
+    ui = server.ui_url if server else "(your cluster's Web UI)"
+    out.print(
+        Panel.fit(
+            f"Pingyi is running.\n"
+            f"  Temporal:   {s.address} (namespace {s.temporal_namespace})\n"
+            f"  Web UI:     {ui}\n"
+            f"  Event log:  {s.db_url}\n\n"
+            "Next, in another terminal:\n"
+            "  .venv/bin/reviewctl status\n"
+            "  .venv/bin/reviewctl demo                 # one review through all five steps\n"
+            "  .venv/bin/reviewctl review list\n"
+            "  .venv/bin/reviewctl directory plan       # who reviews whom in the example organization\n"
+            "  .venv/bin/reviewctl audit verify\n"
+            "Stop with Ctrl-C; running again keeps every review and its timers.",
+            title="评议 Pingyi",
+        )
+    )
+    async with worker:
+        await sign_checkpoints(engine, signer_from_settings(), s.checkpoint_every_seconds, stop)
+    engine.dispose()
     out.print("stopped.")
 
 
@@ -150,6 +179,8 @@ async def _status(s: Settings) -> dict[str, tuple[bool, str]]:
     from service.temporal import connect
 
     checks: dict[str, tuple[bool, str]] = {}
+    if s.embedded:
+        checks["embedded server"] = embedded_server_check(s)
     try:
         client = await asyncio.wait_for(connect(s), 5)
     except (RuntimeError, asyncio.TimeoutError) as e:
@@ -167,6 +198,29 @@ async def _status(s: Settings) -> dict[str, tuple[bool, str]]:
     ok = all(fresh)
     checks["worker"] = (ok, f"{len(fresh[0])} polling task queue {s.task_queue}" if ok else f"nobody polls task queue {s.task_queue}")
     return checks
+
+
+def embedded_server_check(s: Settings) -> tuple[bool, str]:
+    """What ``serve`` last said about the embedded server it watches: running
+    (restarted how often after dying), being restarted, or given up on."""
+    from service.devserver import pid_alive, read_state
+
+    state = read_state(s.data_dir)
+    if state is None:
+        return (False, f"no 'reviewctl serve' has run on {s.data_dir.resolve()}")
+    status, since = state.get("status"), str(state.get("at", ""))[:19].replace("T", " ")
+    died = f"; it died {state['last_death']}" if state.get("last_death") else ""
+    if status in ("running", "restarting") and not pid_alive(int(state.get("serve_pid") or 0)):
+        return (False, f"'reviewctl serve' (pid {state.get('serve_pid')}) is gone without stopping cleanly; start it again")
+    if status == "running":
+        restarts = int(state.get("restarts") or 0)
+        again = f", restarted {restarts} time(s) by serve{died}" if restarts else ""
+        return (True, f"pid {state.get('server_pid')}, watched by serve (pid {state.get('serve_pid')}){again}")
+    if status == "restarting":
+        return (False, f"serve is restarting it (attempt {state.get('attempt')} of {state.get('of')}){died}")
+    if status == "gave up":
+        return (False, f"serve gave up and exited at {since} UTC: {state.get('message')}")
+    return (False, f"serve stopped at {since} UTC")
 
 
 def demo(as_json: Annotated[bool, typer.Option("--json", help='print {"review_id", "final_step", "history_events"}')] = False) -> None:
