@@ -11,16 +11,19 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from pages import assets, locale_switch
+from pages.routes import reviews, session, tasks
+from pages.web import PageError, page_error
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(locale_switch.use_locale)])
-router.include_router(assets.router)
-router.include_router(locale_switch.router)
+for part in (assets, locale_switch, session, tasks, reviews):
+    router.include_router(part.router)
 
 
 def install(app: FastAPI) -> None:
     """Serve the pages and their static files from ``app``."""
     app.mount("/static/pages", StaticFiles(directory=str(assets.OWN_STATIC)), name="pages-static")
     app.include_router(router)
+    app.add_exception_handler(PageError, page_error)
     missing = assets.missing_vendor_files()
     if missing:
         assets.log.warning("front_end_packages_missing", missing=missing, hint="run 'make' (npm ci); pages still read without JavaScript")

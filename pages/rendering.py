@@ -95,6 +95,9 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "path": request.url.path,
         "query": request.url.query,
+        "notice": None,
+        "errors": {},
+        "form": {},
     }
     ctx.update(context or {})
     html = environment().get_template(template).render(ctx)
