@@ -1,0 +1,71 @@
+"""A subject submits a rectification plan that misses a problem, sees the
+error beside that problem, fixes it, and the plan goes to the reviewer."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from browsing import Person
+from test_reviewer_walk import OFFICE, start
+
+from app.reviews import SendCommandInput, ShowReviewInput, send_command, show_review
+from app.principal import Principal
+from service import demo
+
+pytestmark = pytest.mark.e2e
+
+
+def to_rectify(live, rid, view) -> None:
+    """Steps 1-4 done by the reviewer through the application layer (the walk test does them in the browser)."""
+    reviewer = Principal(kind="person", person_id=view.spec.reviewer_id, via="cli")
+    spec = view.spec
+    review = demo.review(spec).model_dump(mode="json", include={"method", "points", "summary"})
+    for point in review["points"][:3]:  # problems at three points, so a plan can miss one
+        point["problems"] = point["problems"] or [f"{point['code']} 方面台账记录不完整，检查不够经常"]
+    for kind, fields in (
+        ("record_findings", demo.findings(spec).model_dump(mode="json", include={"findings"})),
+        ("close_investigation", {}),
+        ("close_opinion_solicitation", {}),
+        ("submit_review", review),
+        ("confirm_circulation", {"scope": "全体党员", "means": "党员大会"}),
+    ):
+        live.call(send_command(live.ctx, reviewer, SendCommandInput(review_id=rid, kind=kind, fields=fields)))
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en-US"])
+def test_a_plan_missing_a_problem_is_refused_beside_it_then_fixed(browser, live, lang):
+    rid, view, subject_id = start(live, subject="U-AF01-B02")
+    to_rectify(live, rid, view)
+    problems = live.call(show_review(live.ctx, OFFICE, ShowReviewInput(review_id=rid))).problems
+    assert len(problems) >= 2
+    who = Person(browser, live, subject_id, lang=lang).sign_in()
+    page = who.page
+    try:
+        who.goto(f"/reviews/{rid}")
+        due = (date.today() + timedelta(days=14)).isoformat()
+        left_out = problems[-1].problem_id
+        for prob in problems:
+            if prob.problem_id == left_out:
+                continue
+            page.fill(f"#f-m-{prob.problem_id}-action", "修订制度并组织学习")
+            page.fill(f"#f-m-{prob.problem_id}-due_date", due)
+            page.fill(f"#f-m-{prob.problem_id}-evidence", "修订后的制度文本")
+        page.locator("#plan-form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        beside = page.locator(f"#measure-{left_out} .field-error")
+        assert beside.is_visible(), "the problem without a measure is marked where it is"
+        assert left_out in page.locator("#plan-form .error").first.inner_text()
+        # what was typed is still there
+        assert page.locator(f"#f-m-{problems[0].problem_id}-action").input_value() == "修订制度并组织学习"
+        who.check("subject-plan-refused")
+        page.fill(f"#f-m-{left_out}-action", "开展专项整治")
+        page.fill(f"#f-m-{left_out}-due_date", due)
+        page.locator("#plan-form button[type=submit]").click()
+        page.wait_for_load_state("load")
+        assert page.locator("#plan-form").count() == 0
+        who.check("subject-plan-submitted")
+        after = live.call(show_review(live.ctx, OFFICE, ShowReviewInput(review_id=rid)))
+        assert after.plan_status == "submitted" and len(after.measures) == len(problems)
+    finally:
+        who.close()
