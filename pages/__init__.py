@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from pages import assets, locale_switch
-from pages.routes import reviews, session, tasks
+from pages.routes import dashboard, reviews, session, tasks
 from pages.web import PageError, page_error
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(locale_switch.use_locale)])
-for part in (assets, locale_switch, session, tasks, reviews):
+for part in (assets, locale_switch, session, tasks, reviews, dashboard):
     router.include_router(part.router)
 
 

@@ -86,6 +86,22 @@ def environment() -> Environment:
     return env
 
 
+def N_(s: str) -> str:  # noqa: N802
+    return s
+
+
+# what a page says after a form came back with a redirect (``?notice=...``)
+NOTICES = {
+    "saved": N_("Saved."),
+    "sent": N_("Done: the review has recorded it."),
+}
+
+
+def notice_of(request: Request) -> str | None:
+    key = request.query_params.get("notice")
+    return i18n.gettext(NOTICES[key]) if key in NOTICES else None
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
     ctx: dict[str, Any] = {
         "request": request,
@@ -95,7 +111,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "path": request.url.path,
         "query": request.url.query,
-        "notice": None,
+        "notice": notice_of(request),
         "errors": {},
         "form": {},
     }

@@ -17,7 +17,7 @@ from app.principal import Principal
 from api.deps import AccountsDep, current_principal, get_ctx
 from pages.i18n import gettext as _
 from pages.i18n import pick
-from pages.rendering import render
+from pages.rendering import notice_of, render
 
 TITLES = {
     400: "Something is wrong with the request",
@@ -62,17 +62,6 @@ def see_other(url: str, notice: str | None = None) -> RedirectResponse:
     if notice:
         url += ("&" if "?" in url else "?") + "notice=" + quote(notice)
     return RedirectResponse(url, status_code=303)
-
-
-NOTICES = {
-    "saved": N_("Saved."),
-    "sent": N_("Done: the review has recorded it."),
-}
-
-
-def notice_of(request: Request) -> str | None:
-    key = request.query_params.get("notice")
-    return _(NOTICES[key]) if key in NOTICES else None
 
 
 _INDEX = re.compile(r"^([a-z_]+)\.(\d+)(?:\.(.*))?$")

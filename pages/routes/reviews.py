@@ -30,6 +30,13 @@ from pages.web import Ctx, Who, error_page, form_dict, notice_of, see_other, spl
 
 router = APIRouter()
 
+
+def safe_back(target: str | None) -> str | None:
+    """A page of ours to return to after a supervisor action (never another site)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
 EVIDENCE_KINDS = ["documents", "site_visit", "subject_report"]
 CHANNELS = ["symposium", "opinion_form", "opinion_letter", "interview"]
 GROUPS = ["members", "public", "service_recipients", "supervising_department", "related_units"]
@@ -104,6 +111,7 @@ async def review_page(request: Request, ctx, who, review_id: str, *, errors: dic
         "open_steps": [s.value for s in FIVE_STEPS[step_index:]] if step_index < len(FIVE_STEPS) else [],
         "temporal_url": temporal_ui_url(ctx, review_id) if supervises or who.auditor else None,
         "notice": notice_of(request),
+        "back": safe_back(request.query_params.get("back") or (form or {}).get("back")),
     }
     if who.auditor:
         ctx_vars["links"].append({"href": f"/audit/reviews/{quote(review_id)}", "label": _("Timeline and audit")})
@@ -418,10 +426,10 @@ async def supervise(request: Request, review_id: str, kind: str, ctx: Ctx, who: 
     reason = (form.get("reason") or "").strip() or None
     wanted = {"reassign_reviewer": ["reviewer_id"], "add_co_reviewer": ["co_reviewer_id"], "extend_deadline": ["step", "due_at"], "cancel_review": []}[kind]
     fields = {k: (form.get(k) or "").strip() for k in wanted}
-    back = form.get("back")
+    back = safe_back(form.get("back") if isinstance(form.get("back"), str) else None)
     resp = await _send(request, ctx, who, review_id, kind, fields, reason=reason,
                        to_form=lambda f: f if f in ("reason", *wanted) else kind, form=form_dict(form), anchor="#supervise")
-    if back and resp.status_code == 303 and isinstance(back, str) and back.startswith("/") and not back.startswith("//"):
+    if back and resp.status_code == 303:
         return see_other(back, "sent")
     return resp
 
