@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 
 from activities.eventlog import EventLogActivities
+from app.projections.registry import keep_current
 from config.logging import configure_logging
 from directory.service import load_rubrics
 from config.settings import Settings, get_settings
@@ -68,8 +69,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     client = await connect(settings)
     worker = build_worker(client, engine, settings.task_queue)
     log.info("worker_started", task_queue=settings.task_queue, address=settings.address, namespace=settings.temporal_namespace)
+    projections = asyncio.create_task(keep_current(engine, stop, settings.projection_poll_seconds))  # the read models follow the log
     async with worker:
         await sign_checkpoints(engine, signer_from_settings(), settings.checkpoint_every_seconds, stop)
+    stop.set()
+    await projections
     engine.dispose()
     log.info("worker_stopped")
 

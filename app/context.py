@@ -51,6 +51,20 @@ class AppContext:
         return EventStore(self.engine)
 
     @cached_property
+    def projector(self):
+        """The read models' projector (app.projections)."""
+        from app.projections.registry import projector_for
+
+        return projector_for(self.engine, self.events)
+
+    async def catch_up(self) -> int:
+        """Bring the projections up to the log's head before a read (the
+        service's loop usually has; then this is two small queries)."""
+        if not self.projector.behind():
+            return 0
+        return await asyncio.to_thread(self.projector.catch_up)
+
+    @cached_property
     def directory(self) -> DirectoryStore:
         return DirectoryStore(self.engine)
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from app import engine
 from app.access import not_found, require_read, require_signed_in_person, standing
 from app.context import AppContext
+from app.cursor import Page, after_of, page_of
 from app.errors import BadInput, Conflict, Forbidden
 from app.people import require_known_people
 from app.principal import Principal
@@ -345,3 +346,95 @@ async def command_template(ctx: AppContext, principal: Principal, inp: TemplateI
     if inp.kind not in examples:
         raise BadInput(f"{inp.kind} takes no fields beyond the reason", field="kind")
     return TemplateResult(kind=inp.kind, form="example", body=examples[inp.kind]().model_dump(mode="json", exclude=set(ENVELOPE)))
+
+
+# --------------------------------------------------------------------------
+# list (from the review-summary projection)
+# --------------------------------------------------------------------------
+
+
+class ListReviewsInput(BaseModel):
+    campaign_id: str | None = None
+    step: Step | None = None  # closed / cancelled: the ended reviews
+    reviewer_id: str | None = None
+    unit_id: str | None = None
+    tier: int | None = Field(default=None, ge=1, le=4)
+    overdue: bool | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+    cursor: str | None = None
+
+
+class ReviewSummary(BaseModel):
+    review_id: str
+    campaign_id: str
+    subject_id: str
+    subject_kind: str
+    subject_name: str | None = None
+    unit_id: str
+    tier: int
+    level: str
+    reviewer_id: str
+    co_reviewer_ids: list[str]
+    subject_person_ids: list[str]
+    step: str
+    due_at: datetime | None
+    overdue: bool
+    status: Literal["open", "closed", "cancelled"]
+    started_at: datetime
+    last_event_type: str
+    last_event_at: datetime
+    version: int
+
+
+class ReviewPage(Page[ReviewSummary]):
+    """By review id."""
+
+
+async def list_reviews(ctx: AppContext, principal: Principal, inp: ListReviewsInput) -> ReviewPage:
+    """The reviews the principal may see, filtered: every review for an
+    auditor and the office, otherwise those they have a role on or whose
+    subject unit lies in a supervised subtree."""
+    import json as _json
+
+    from sqlalchemy import or_, select
+
+    from app.access import subtree_units
+    from app.projections.schema import review_people, review_summaries as t
+
+    everything = principal.auditor or (principal.person_id is not None and principal.person_id in ctx.settings.supervisor_ids)
+    if not everything and principal.person_id is None:
+        if principal.administrator:
+            raise Forbidden("administrators manage accounts and grants; review lists need a role", field=None, message_zh="管理员无权查看点评列表")
+        require_signed_in_person(principal)
+    await ctx.catch_up()
+    after = after_of(inp.cursor)
+    cols = [c for c in t.c if c.name not in ("state", "last_position")]
+    q = select(*cols).order_by(t.c.review_id).limit(inp.limit + 1)
+    if not everything:
+        mine = select(review_people.c.review_id).where(review_people.c.person_id == principal.person_id)
+        visible = [t.c.review_id.in_(mine)]
+        if principal.supervisor_scopes:
+            visible.append(t.c.unit_id.in_(sorted(subtree_units(ctx.directory, principal.supervisor_scopes))))
+        q = q.where(or_(*visible))
+    if inp.campaign_id:
+        q = q.where(t.c.campaign_id == inp.campaign_id)
+    if inp.step is Step.CLOSED or inp.step is Step.CANCELLED:
+        q = q.where(t.c.status == inp.step.value)
+    elif inp.step is not None:
+        q = q.where(t.c.step == inp.step.value, t.c.status == "open")
+    if inp.reviewer_id:
+        q = q.where(t.c.reviewer_id == inp.reviewer_id)
+    if inp.unit_id:
+        q = q.where(t.c.unit_id == inp.unit_id)
+    if inp.tier is not None:
+        q = q.where(t.c.tier == inp.tier)
+    if inp.overdue is not None:
+        q = q.where(t.c.overdue == inp.overdue)
+    if after is not None:
+        q = q.where(t.c.review_id > after)
+    with ctx.read() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+    for r in rows:
+        r["co_reviewer_ids"] = _json.loads(r["co_reviewer_ids"])
+        r["subject_person_ids"] = _json.loads(r["subject_person_ids"])
+    return page_of(ReviewPage, [ReviewSummary(**r) for r in rows], inp.limit, key=lambda s: s.review_id)

@@ -1,28 +1,106 @@
-"""The reviewer's task list ("my work"): every open review in which the
-principal must act now, overdue first, then the soonest due, with the subject,
-the step, the deadline and why this person reviews it (the directory's
-explanation recorded when the review started).
+"""The task list: what must I do now, on which review, for whom, by when, and
+why me (the role, and the directory's explanation recorded when the review
+started). Served from the task-inbox projection (``app.projections``), caught
+up with the log before it is read, so it never asks thousands of workflows;
+who must act comes from the domain (``domain.tasks.open_tasks``: in step 5 the
+subject acts until a plan or a report-back waits for the reviewer).
 
-Candidates come from the engine's visibility store (the reviewer search
-attribute, running reviews only), so the list never asks thousands of
-workflows; each candidate's state is then folded from the event log to tell
-whether the reviewer is the one who must act (in step 5 the subject acts until
-a plan or a report-back waits for the reviewer)."""
+Two shapes of the same rows: ``task_inbox`` (soonest first, cursor pages: the
+CLI and the API) and ``my_tasks`` (overdue first, one list: the pages)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from pydantic import BaseModel, Field
+from sqlalchemy import and_, or_, select
 
 from app.access import require_signed_in_person
 from app.context import AppContext
-from app.engine import engine_call
+from app.cursor import Page, after_of, encode_cursor
+from app.errors import BadInput, Forbidden
 from app.principal import Principal
-from domain.review import who_must_act
-from workflows import search_attributes as sa
+from app.projections.schema import review_summaries, review_tasks
 
 MAX_TASKS = 500
+
+
+class InboxInput(BaseModel):
+    # whose inbox; default the principal's own (an auditor may read anyone's)
+    person_id: str | None = None
+    limit: int = Field(default=50, ge=1, le=MAX_TASKS)
+    cursor: str | None = None
+
+
+class InboxTask(BaseModel):
+    review_id: str
+    campaign_id: str
+    subject_id: str  # for whom
+    subject_name: str | None = None
+    unit_id: str
+    role: str
+    step: str
+    due_at: datetime  # by when (UTC; adapters show it in local time)
+    overdue: bool
+    actions: list[str]  # what: the command kinds this person may send now
+    why: str  # why me
+
+
+class InboxPage(Page[InboxTask]):
+    """Soonest deadline first."""
+
+    person_id: str
+
+
+def _key(t: InboxTask) -> str:
+    return json.dumps([t.due_at.isoformat(), t.review_id])
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    key = after_of(cursor)
+    if key is None:
+        return None
+    try:
+        due, rid = json.loads(key)
+        return datetime.fromisoformat(due), str(rid)
+    except (ValueError, TypeError):
+        raise BadInput("not a cursor this list returned", field="cursor", message_zh="无效的分页游标") from None
+
+
+def _whose(principal: Principal, person_id: str | None) -> str:
+    if person_id is None:
+        return require_signed_in_person(principal)
+    if person_id != principal.person_id and not principal.auditor:
+        raise Forbidden("you read your own task list only", field="person_id", message_zh="只能查看自己的待办")
+    return person_id
+
+
+def _rows(ctx: AppContext, person: str, *, after: tuple[datetime, str] | None, limit: int, overdue_first: bool = False) -> list[InboxTask]:
+    t, s = review_tasks, review_summaries
+    order = (t.c.overdue.desc(), t.c.due_at, t.c.review_id) if overdue_first else (t.c.due_at, t.c.review_id)
+    q = (select(t.c.review_id, s.c.campaign_id, s.c.subject_id, s.c.subject_name, s.c.unit_id, t.c.role, t.c.step, t.c.due_at, t.c.overdue, t.c.actions, t.c.why)
+         .join(s, s.c.review_id == t.c.review_id)
+         .where(t.c.person_id == person)
+         .order_by(*order)
+         .limit(limit))
+    if after is not None:
+        q = q.where(or_(t.c.due_at > after[0], and_(t.c.due_at == after[0], t.c.review_id > after[1])))
+    with ctx.read() as conn:
+        rows = conn.execute(q).all()
+    return [InboxTask(review_id=r[0], campaign_id=r[1], subject_id=r[2], subject_name=r[3], unit_id=r[4], role=r[5], step=r[6], due_at=r[7],
+                      overdue=r[8], actions=json.loads(r[9]), why=r[10]) for r in rows]
+
+
+async def task_inbox(ctx: AppContext, principal: Principal, inp: InboxInput) -> InboxPage:
+    person = _whose(principal, inp.person_id)
+    await ctx.catch_up()
+    tasks = _rows(ctx, person, after=_after(inp.cursor), limit=inp.limit + 1)
+    items = tasks[: inp.limit]
+    return InboxPage(person_id=person, items=items, next_cursor=encode_cursor(_key(items[-1])) if len(tasks) > inp.limit and items else None)
+
+
+# ---- the pages' shape ------------------------------------------------------
 
 
 class MyTasksInput(BaseModel):
@@ -38,6 +116,7 @@ class Task(BaseModel):
     due_at: datetime | None
     overdue: bool
     why: str | None = None
+    actions: list[str] = Field(default_factory=list)
 
 
 class MyTasks(BaseModel):
@@ -45,32 +124,11 @@ class MyTasks(BaseModel):
     tasks: list[Task]
 
 
-def _quoted(v: str) -> str:
-    return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 async def my_tasks(ctx: AppContext, principal: Principal, inp: MyTasksInput | None = None) -> MyTasks:
-    from app.reviews import state_from_log
-
+    """The principal's open tasks, overdue first, then the soonest due."""
     inp = inp or MyTasksInput()
     person = require_signed_in_person(principal)
-    client = await ctx.temporal()
-    query = f"{sa.REVIEWER.name} = {_quoted(person)} AND ExecutionStatus = 'Running'"
-    ids: list[str] = []
-    async with engine_call(ctx, person):
-        async for wf in client.list_workflows(query, limit=inp.limit):
-            ids.append(wf.id)
-    tasks: list[Task] = []
-    for rid in ids:
-        state = state_from_log(ctx, rid)
-        if state.spec is None or state.finished or person not in who_must_act(state):
-            continue
-        spec = state.spec
-        tasks.append(Task(
-            review_id=rid, subject_id=spec.subject.subject_id, subject_name=spec.subject.display_name, step=state.step.value,
-            role="reviewer" if person == spec.reviewer_id else "co_reviewer", due_at=state.current_due(), overdue=state.is_overdue(),
-            why=spec.explanation,
-        ))
-    far = datetime.max.replace(tzinfo=None)
-    tasks.sort(key=lambda t: (not t.overdue, (t.due_at.replace(tzinfo=None) if t.due_at else far), t.review_id))
-    return MyTasks(person_id=person, tasks=tasks)
+    await ctx.catch_up()
+    rows = _rows(ctx, person, after=None, limit=inp.limit, overdue_first=True)
+    return MyTasks(person_id=person, tasks=[Task(review_id=r.review_id, subject_id=r.subject_id, subject_name=r.subject_name, step=r.step, role=r.role,
+                                                 due_at=r.due_at, overdue=r.overdue, why=r.why, actions=r.actions) for r in rows])

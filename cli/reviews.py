@@ -212,41 +212,35 @@ def show(
 @app.command("list")
 def list_reviews(
     campaign: Annotated[Optional[str], typer.Option()] = None,
-    step: Annotated[Optional[Step], typer.Option(help="closed = completed reviews")] = None,
+    step: Annotated[Optional[Step], typer.Option(help="closed / cancelled = the ended reviews")] = None,
     reviewer: Annotated[Optional[str], typer.Option()] = None,
     unit: Annotated[Optional[str], typer.Option(help="subject unit id")] = None,
     tier: Annotated[Optional[int], typer.Option(min=1, max=4)] = None,
     overdue: Annotated[Optional[bool], typer.Option("--overdue/--on-time")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    cursor: Annotated[Optional[str], typer.Option(help="the next page: the cursor the previous page printed")] = None,
+    actor: Annotated[Optional[str], typer.Option(help="as whom (development; default: the auditor's view, every review)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Reviews filtered by their search attributes (the same filters work in the Web UI)."""
+    """Reviews from the review-summary read model (kept from the event log);
+    the same filters work in the Temporal Web UI (the query is printed)."""
+    from app.reviews import ListReviewsInput, list_reviews as use
+
     s = settings()
-    from service.temporal import connect
-    from workflows import search_attributes as sa
-
-    query = visibility_query(campaign=campaign, step=step, reviewer=reviewer, unit=unit, tier=tier, overdue=overdue)
-
-    async def _go():
-        client = await connect(s)
-        rows = []
-        async for wf in client.list_workflows(query, limit=limit):
-            attrs = wf.typed_search_attributes
-            st = listed_step(attrs.get(sa.STEP), wf.status.name if wf.status else None)
-            due = attrs.get(sa.DEADLINE)
-            rows.append({"review_id": wf.id, "campaign": attrs.get(sa.CAMPAIGN), "step": st, "reviewer": attrs.get(sa.REVIEWER),
-                         "unit": attrs.get(sa.SUBJECT_UNIT), "tier": attrs.get(sa.TIER), "deadline": due.isoformat() if due else None, "overdue": attrs.get(sa.OVERDUE)})
-        return rows
-
-    rows = run(_go())
+    principal = principal_for(actor, s)
+    inp = ListReviewsInput(campaign_id=campaign, step=step, reviewer_id=reviewer, unit_id=unit, tier=tier, overdue=overdue, limit=limit, cursor=cursor)
+    page = use_case(lambda ctx: use(ctx, principal, inp), s)
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False))
+        print(page.model_dump_json(indent=2))
         return
-    t = Table("review", "campaign", "step", "reviewer", "unit", "tier", "deadline", "overdue")
-    for r in rows:
-        t.add_row(r["review_id"], r["campaign"] or "", r["step"] or "", r["reviewer"] or "", r["unit"] or "", str(r["tier"] or ""), (r["deadline"] or "")[:16], "yes" if r["overdue"] else "")
+    t = Table("review", "campaign", "step", "reviewer", "unit", "tier", f"deadline ({s.timezone})", "overdue")
+    for r in page.items:
+        shown = r.status if r.status != "open" else r.step
+        t.add_row(Text(r.review_id), Text(r.campaign_id), shown, Text(r.reviewer_id), Text(r.unit_id), str(r.tier), local_text(r.due_at, s.tz), "yes" if r.overdue else "")
     out.print(t)
-    out.print(f"{len(rows)} reviews · query: {query}")
+    out.print(f"{len(page.items)} reviews · Web UI filter: {visibility_query(campaign=campaign, step=step, reviewer=reviewer, unit=unit, tier=tier, overdue=overdue)}", markup=False)
+    if page.next_cursor:
+        out.print(f"more: --cursor {page.next_cursor}", markup=False)
 
 
 def listed_step(step_attribute: str | None, status: str | None) -> str | None:
@@ -262,7 +256,8 @@ def listed_step(step_attribute: str | None, status: str | None) -> str | None:
 
 
 def visibility_query(*, campaign=None, step=None, reviewer=None, unit=None, tier=None, overdue=None) -> str:
-    """A Temporal visibility query over the review search attributes."""
+    """A Temporal visibility query over the review search attributes (the Web
+    UI's filter for what ``review list`` shows from the read model)."""
     from workflows import search_attributes as sa
 
     def quoted(v: str) -> str:
@@ -286,3 +281,33 @@ def visibility_query(*, campaign=None, step=None, reviewer=None, unit=None, tier
     if overdue is not None:
         parts.append(f"{sa.OVERDUE.name} = {'true' if overdue else 'false'}")
     return " AND ".join(parts)
+
+
+@app.command()
+def tasks(
+    actor: Annotated[Optional[str], typer.Option(help="whose task list (development: the person acting)")] = None,
+    person: Annotated[Optional[str], typer.Option(help="another person's list (auditors)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    cursor: Annotated[Optional[str], typer.Option(help="the next page: the cursor the previous page printed")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What you must do now: each review waiting on you, for whom, by when, why you."""
+    from app.tasks import InboxInput, task_inbox
+
+    s = settings()
+    principal = principal_for(actor, s)
+    if principal.person_id is None and person is None:
+        fail(2, "missing", "--actor: whose task list (development), e.g. --actor P-000368")
+    page = use_case(lambda ctx: task_inbox(ctx, principal, InboxInput(person_id=person, limit=limit, cursor=cursor)), s)
+    if as_json:
+        print(page.model_dump_json(indent=2))
+        return
+    t = Table("review", "for", "step", "as", f"due ({s.timezone})", "do", "why", title=f"tasks of {escape(page.person_id)}")
+    for k in page.items:
+        due = Text(local_text(k.due_at, s.tz))
+        if k.overdue:
+            due.append(" OVERDUE", style="red")
+        t.add_row(Text(k.review_id), Text(k.subject_id), k.step, k.role, due, ", ".join(k.actions), Text(k.why))
+    out.print(t)
+    if page.next_cursor:
+        out.print(f"more: --cursor {page.next_cursor}", markup=False)

@@ -111,8 +111,13 @@ async def _run_service(s: Settings, stop: asyncio.Event, supervisor) -> None:
             title="评议 Pingyi",
         )
     )
+    from app.projections.registry import keep_current
+
+    projections = asyncio.create_task(keep_current(engine, stop, s.projection_poll_seconds))  # the read models follow the log
     async with worker:
         await sign_checkpoints(engine, signer_from_settings(), s.checkpoint_every_seconds, stop)
+    stop.set()
+    await projections
     engine.dispose()
     out.print("stopped.")
 

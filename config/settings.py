@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     min_branch_members: int = Field(default=3, ge=1, description="the fewest full members a party branch may have before the plan names it as a gap (party rules: 3)")
 
     signing_key: str = DEV_SIGNING_KEY
+    projection_poll_seconds: float = Field(default=1.0, gt=0, description="how often the service projects new events into the read models")
     checkpoint_every_seconds: float = Field(default=60, gt=0, description="how often a running worker signs a checkpoint of the event log")
     witness_dir: Path | None = Field(default=None, description="where each signed checkpoint is also kept, outside the database (append-only JSON Lines); default: data_dir/witness")
     witness_url: str | None = Field(default=None, description="a second store each signed checkpoint is POSTed to as JSON (optional)")
