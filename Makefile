@@ -13,7 +13,7 @@ LOCK_SUM := $(shell cksum package-lock.json | cut -d' ' -f1)
 NODE_STAMP := node_modules/.installed-$(LOCK_SUM)
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard pages/locale/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test install bench clean pages-assets browsers
+.PHONY: run test install bench clean pages-assets browsers mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,5 +52,10 @@ test: $(TEST_STAMP) pages-assets browsers
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
+# mutation testing of the review and audit core (docs/mutation.md); slow, not in CI
+mutation: $(TEST_STAMP)
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) var node_modules test-artifacts pages/locale/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) var node_modules test-artifacts mutants pages/locale/*/LC_MESSAGES/*.mo

@@ -124,3 +124,10 @@ def test_a_root_re_signed_with_another_key_fails_verify(engine, signer, store):
     assert report.first_bad.kind == "checkpoint" and "another key" in report.first_bad.detail
     # under the rogue key it would pass: the key, not the arithmetic, is the defence
     assert verify_log(engine, rogue.verifier()).ok
+
+
+def test_a_defect_line_names_position_stream_version_kind_and_detail():
+    from storage.verify import Defect
+
+    assert Defect(position=3, kind="edited", stream_id="rv-a", version=2, detail="changed").line() == "position 3 (rv-a v2): edited: changed"
+    assert Defect(position=9, kind="deleted", detail="gone").line() == "position 9: deleted: gone"

@@ -13,6 +13,8 @@ import hashlib
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from domain.events import EventRecord
 from storage import canonical as cn
 from storage.schema import ts_text
@@ -135,3 +137,10 @@ def test_sqlites_own_hash_input_is_the_same_bytes():
 
 def test_content_key():
     assert cn.content_key(KNOWN) == KNOWN_CONTENT_KEY
+
+
+@pytest.mark.parametrize("missing", ["position", "recorded_at", "prev_hash"])
+def test_an_event_not_stored_yet_has_no_hash(missing):
+    with pytest.raises(ValueError) as info:
+        cn.record_hash(KNOWN.model_copy(update={missing: None}))
+    assert str(info.value) == "rv-vector@2 has not been stored yet"

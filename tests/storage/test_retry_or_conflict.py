@@ -94,3 +94,18 @@ def test_a_shorter_retry_over_a_longer_append_is_a_conflict(store):
     store.append("rv-1", 0, [rec("rv-1", 1, n=1), rec("rv-1", 2, n=2)])
     with pytest.raises(EventConflict):
         store.append("rv-1", 1, [rec("rv-1", 2, n=2), rec("rv-1", 3, n=3)])
+
+
+def test_a_stale_writer_is_told_the_streams_actual_version(request):
+    """Two stores on one SQLite file: the first one's cached head is stale, its
+    insert fails on the (stream_id, version) key, and the conflict reads the
+    stream's head from the database."""
+    engine = request.getfixturevalue("sqlite_engine")
+    first, second = EventStore(engine), EventStore(engine)
+    first.append("rv-1", 0, [rec("rv-1", 1, n=1)])
+    second.append("rv-1", 1, [rec("rv-1", 2, n=2)])
+    with pytest.raises(EventConflict) as info:
+        first.append("rv-1", 1, [rec("rv-1", 2, n=99)])
+    assert (info.value.expected_version, info.value.actual_version) == (1, 2)
+    # and its cache is dropped: the next append reads the true head
+    assert first.append("rv-1", 2, [rec("rv-1", 3, n=3)])[0].version == 3
