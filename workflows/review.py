@@ -78,18 +78,21 @@ class ReviewWorkflow:
                 await self._until_done(step)
                 if self._state.finished:
                     break
+            await workflow.wait_condition(workflow.all_handlers_finished)
         except asyncio.CancelledError:
             # histories cancelled before this change ended here, with no event
-            if not workflow.patched(ENGINE_CANCEL_PATCH) or not await self._cancelled_through_temporal():
+            if not workflow.patched(ENGINE_CANCEL_PATCH):
                 raise
+            recorded = await self._cancelled_through_temporal()
             await workflow.wait_condition(workflow.all_handlers_finished)
-            raise
-        await workflow.wait_condition(workflow.all_handlers_finished)
+            if recorded:
+                raise
         return ReviewResult(review_id=inp.spec.review_id, final_step=self._state.step, version=self._state.version)
 
     async def _cancelled_through_temporal(self) -> bool:
-        """Record that Temporal cancelled the review; False if it had already
-        ended (its own end stands, the run completes as it would have)."""
+        """Record that Temporal cancelled the review (True: the run then ends
+        cancelled); False if the review had already ended by itself (its own
+        end stands, and the run completes as it would have)."""
         async with self._lock:  # a command or timer being recorded finishes first
             if self._state.spec is None:
                 return True  # cancelled before the review opened: no log stream exists
