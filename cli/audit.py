@@ -16,7 +16,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import log_engine
+from rich.text import Text
+
+from cli.common import fail, log_engine, principal_for, settings, use_case
+from domain.local_time import local_text
 from storage.eventlog import EventStore
 
 app = typer.Typer(help="Audit the review log: timeline, state as of a time, verify, cross-check, export.", no_args_is_help=True)
@@ -39,52 +42,63 @@ def _trusted(public_key: str | None):
     return Verifier(public_key) if public_key else signer_from_settings().verifier()
 
 
-def _parse_time(value: str) -> datetime:
+def _parse_time(value: str, tz) -> datetime:
+    from domain.local_time import parse_deadline
+
     try:
-        dt = datetime.fromisoformat(value)
+        return parse_deadline(value, tz)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO-8601 time (e.g. 2026-12-07T09:00:00+08:00)") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        raise typer.BadParameter(f"{value!r} is not an ISO-8601 time (e.g. 2026-12-07T09:00:00+08:00) or a date") from None
+
+
+def _context_settings(db: str | None):
+    """The settings, with --db naming another database."""
+    s = settings()
+    return s.model_copy(update={"database_url": db}) if db else s
 
 
 @app.command()
-def timeline(review_id: str, lang: LangOpt = "zh", as_json: JsonOpt = False, db: DbOpt = None) -> None:
-    """Every event of a review in order: when, what, step, who, role, why."""
-    from storage.timeline import timeline as build
+def timeline(review_id: str, lang: LangOpt = "zh", as_json: JsonOpt = False, db: DbOpt = None,
+             actor: Annotated[Optional[str], typer.Option(help="as whom (development; default: the auditor)")] = None) -> None:
+    """Every event of a review in order: when (local time), what, step, who, role, why."""
+    from app.audit import TimelineInput, review_timeline
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter("--lang must be zh or en")
-    entries = build(EventStore(_engine(db)), review_id, lang)  # type: ignore[arg-type]
-    if not entries:
-        err.print(f"no events for review {review_id}")
-        raise typer.Exit(1)
+    s = _context_settings(db)
+    principal = principal_for(actor, s)
+    result = use_case(lambda ctx: review_timeline(ctx, principal, TimelineInput(review_id=review_id, lang=lang)), s)
     if as_json:
-        for e in entries:
+        for e in result.entries:  # one JSON line per entry of the result
             print(e.model_dump_json())
         return
     zh = lang == "zh"
-    t = Table(title=f"{'点评记录' if zh else 'Timeline of'} {review_id}")
-    for col in (("#", "#"), ("位置", "pos"), ("发生时间 (UTC)", "occurred (UTC)"), ("事件", "event"), ("步骤", "step"), ("操作人", "actor"), ("角色", "role"), ("理由", "reason")):
+    t = Table(title=Text(f"{'点评记录' if zh else 'Timeline of'} {review_id}"))
+    for col in (("#", "#"), ("位置", "pos"), (f"发生时间 ({s.timezone})", f"occurred ({s.timezone})"), ("事件", "event"), ("步骤", "step"), ("操作人", "actor"), ("角色", "role"), ("理由", "reason")):
         t.add_column(col[0] if zh else col[1])
-    for e in entries:
-        t.add_row(str(e.version), str(e.position), e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), e.event, e.step_name, e.actor_id or "", e.role_name, e.reason or "")
+    for e in result.entries:
+        t.add_row(str(e.version), str(e.position), local_text(e.occurred_at, s.tz, seconds=True), e.event, e.step_name, Text(e.actor_id or ""), e.role_name, Text(e.reason or ""))
     out.print(t)
 
 
 @app.command()
 def state(
     review_id: str,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="ISO-8601 workflow time; default: now")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="workflow time: ISO-8601, or a local date (the end of that day); without an offset, local time")] = None,
     db: DbOpt = None,
+    actor: Annotated[Optional[str], typer.Option(help="as whom (development; default: the auditor)")] = None,
 ) -> None:
     """The review's state rebuilt from the log with the domain's fold, as of a time."""
-    from storage.timeline import state_as_of
+    from app.audit import StateAsOfInput, state_as_of
 
-    s = state_as_of(EventStore(_engine(db)), review_id, _parse_time(as_of) if as_of else None)
-    if s.version == 0:
-        err.print(f"no events for review {review_id}" + (f" at or before {as_of}" if as_of else ""))
+    s = _context_settings(db)
+    principal = principal_for(actor, s)
+    at = _parse_time(as_of, s.tz) if as_of else None
+    result = use_case(lambda ctx: state_as_of(ctx, principal, StateAsOfInput(review_id=review_id, as_of=at)), s)
+    if result.version == 0:
+        err.print(f"no events of review {review_id} at or before {as_of}", markup=False)
         raise typer.Exit(1)
-    print(s.model_dump_json(indent=2))
+    print(result.model_dump_json(indent=2))
 
 
 def _witness_default() -> Path:
@@ -128,7 +142,12 @@ def verify(
     if expect_root is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expect_root):
         raise typer.BadParameter(f"{expect_root!r} is not a 64-digit hex Merkle root", param_hint="--expect-root")
     if export_file is not None:
-        report = verify_export(export_file, _trusted(public_key))
+        try:
+            report = verify_export(export_file, _trusted(public_key))
+        except OSError as e:
+            fail(2, "cannot read", f"--export {export_file}: {e.strerror or e} ({e.filename or export_file}); an export is FILE with FILE.manifest.json beside it")
+        except ValueError as e:  # a manifest or line that is not what export writes
+            fail(2, "invalid", f"--export {export_file}: not an export this tool wrote ({str(e).splitlines()[0]})")
     elif stream is not None:
         report = verify_stream(_engine(db), stream)
     else:
@@ -222,24 +241,21 @@ def cross_check_cmd(
     everything: Annotated[bool, typer.Option("--all", help="every review the log or Temporal knows of")] = False,
     as_json: JsonOpt = False,
     db: DbOpt = None,
+    actor: Annotated[Optional[str], typer.Option(help="as whom (development; default: the auditor)")] = None,
 ) -> None:
     """Replay the log and compare with the workflow: its queried state, its
     execution status (terminated, cancelled or timed out in Temporal while the
     log says open), and every event, command and step transition in its history."""
-    from config.settings import get_settings
-    from service.temporal import connect
-    from service.crosscheck import cross_check, cross_check_all
+    from app.audit import CrossCheckInput, cross_check, cross_check_all
 
     if (review_id is None) == (not everything):
         raise typer.BadParameter("give a review id, or --all")
-
-    async def run():
-        s = get_settings()
-        client = await connect(s)
-        store = EventStore(_engine(db))
-        return await cross_check_all(client, store, s.task_queue) if everything else [await cross_check(client, store, review_id)]
-
-    reports = asyncio.run(run())
+    s = _context_settings(db)
+    principal = principal_for(actor, s)
+    if everything:
+        reports = use_case(lambda ctx: cross_check_all(ctx, principal), s).reports
+    else:
+        reports = [use_case(lambda ctx: cross_check(ctx, principal, CrossCheckInput(review_id=review_id)), s)]
     if as_json:
         print(reports[0].model_dump_json(indent=2) if not everything else "[" + ",".join(r.model_dump_json() for r in reports) + "]")
     else:
