@@ -1,7 +1,7 @@
 """The embedded default watches its own server (issue 13, point 7): a real
 SIGKILL of the Temporal dev server is noticed within seconds and the server
 restarted on the same SQLite file — a review that was waiting still fires its
-deadline and ``audit verify`` passes; a server that cannot be restarted makes
+deadline and then completes, and ``audit verify`` passes; a server that cannot be restarted makes
 ``serve`` exit non-zero saying why, and ``status`` says which happened. A
 second ``serve`` on the same data directory refuses with one clear line."""
 
@@ -14,8 +14,14 @@ import socket
 import subprocess
 import time
 
+from datetime import date
+
 import pytest
 from helpers import BIN, REPO, free_port, reviewctl, reviewctl_json, stop_group, wait_until
+
+from domain.procedure import Step
+from domain.review import ReviewState
+from service.demo import on_time_commands
 
 pytestmark = pytest.mark.e2e
 
@@ -42,6 +48,15 @@ def state(env: dict) -> dict:
 def status(env: dict) -> dict:
     p = reviewctl("status", "--json", env=env, check=False)
     return json.loads(p.stdout)
+
+
+def drive_to_close(env: dict, review_id: str) -> ReviewState:
+    """Send the on-time actors' nine commands (service.demo) with ``review do``."""
+    spec = ReviewState.model_validate(reviewctl_json("review", "show", review_id, env=env)).spec
+    for cmd in on_time_commands(spec, date.today()):
+        fields = cmd.model_dump(mode="json", exclude={"kind", "actor_id", "reason"})
+        reviewctl("review", "do", review_id, cmd.kind, "--actor", cmd.actor_id, "--data", json.dumps(fields, ensure_ascii=False), env=env)
+    return ReviewState.model_validate(reviewctl_json("review", "show", review_id, env=env))
 
 
 def ready(env: dict) -> bool:
@@ -80,6 +95,8 @@ def test_a_killed_server_is_restarted_and_the_waiting_review_completes(tmp_path)
 
         shown = wait_until(lambda: (s := reviewctl_json("review", "show", waiting, env=env)) and "investigate" in s["overdue"] and s, 120, "the waiting review's deadline after the restart")
         assert shown["step"] == "investigate"
+        closed = drive_to_close(env, waiting)  # every actor plays their part, by the CLI
+        assert closed.step.value == "closed" and closed.overdue == [Step.INVESTIGATE]
         again = reviewctl_json("review", "show", demo["review_id"], env=env)
         assert again["step"] == "closed"
         time.sleep(3)  # one checkpoint round after the last event
