@@ -82,7 +82,7 @@ async def engine_call(ctx: AppContext, review_id: str) -> AsyncIterator[None]:
 async def start(ctx: AppContext, spec: ReviewSpec, first_due_at=None) -> None:
     client = await ctx.temporal()
     async with engine_call(ctx, spec.review_id):
-        await client_calls.start_review(client, spec, ctx.settings.task_queue, first_due_at=first_due_at)
+        await client_calls.start_review(client, spec, ctx.settings.task_queue, first_due_at=first_due_at, timezone_name=ctx.settings.timezone)
 
 
 async def send(ctx: AppContext, review_id: str, command: Command) -> CommandResult:

@@ -23,6 +23,11 @@ def zone(name: str) -> tzinfo:
         raise ValueError(f"{name!r} is not a time zone of the tz database (e.g. Asia/Shanghai, Europe/Berlin, UTC)") from None
 
 
+# resolved at import (outside any workflow sandbox): the zone notification
+# texts use when a review names none
+DEFAULT_TZ = zone(DEFAULT_ZONE)
+
+
 def end_of_local_day(day: date, tz: tzinfo) -> datetime:
     """A deadline given as a date: 23:59:59 local time that day, in UTC."""
     return datetime.combine(day, END_OF_DAY, tzinfo=tz).astimezone(timezone.utc)

@@ -5,9 +5,12 @@ messages are derived from events in the same transaction that stores them
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from pydantic import BaseModel, ConfigDict
 
 from domain import events as e
+from domain.local_time import DEFAULT_TZ, local_text
 from domain.procedure import STEP_NAMES_ZH, Step
 from domain.review import ReviewState, subject_person_ids
 
@@ -25,8 +28,11 @@ def _step(step: Step) -> str:
     return f"{STEP_NAMES_ZH[step]} ({step.value})"
 
 
-def notifications_for(state: ReviewState, event: e.DomainEvent) -> list[Notification]:
-    """Messages caused by ``event``, given the state just after it."""
+def notifications_for(state: ReviewState, event: e.DomainEvent, tz: tzinfo | None = None) -> list[Notification]:
+    """Messages caused by ``event``, given the state just after it. Times are
+    written in ``tz`` (the organization's zone, default Asia/Shanghai) with the
+    zone named, as people read them."""
+    tz = tz or DEFAULT_TZ
     spec = state.spec
     if spec is None:
         return []
@@ -40,11 +46,11 @@ def notifications_for(state: ReviewState, event: e.DomainEvent) -> list[Notifica
     match event:
         case e.StepStarted(step=step, due_at=due):
             people = subject_people if step is Step.RECTIFY else [spec.reviewer_id]
-            to(people, "task_prompt", f"[{rid}] 请开始: {_step(step)}", f"Review {rid}: step {step.value} is open until {due.isoformat()}.")
+            to(people, "task_prompt", f"[{rid}] 请开始: {_step(step)}", f"Review {rid}: step {step.value} is open until {local_text(due, tz)}.")
         case e.ReminderSent(step=step, due_at=due, recipient_ids=ids):
-            to(ids, "reminder", f"[{rid}] 提醒: {_step(step)} 将于 {due:%Y-%m-%d %H:%M} 截止", f"Review {rid}: step {step.value} is due {due.isoformat()}.")
+            to(ids, "reminder", f"[{rid}] 提醒: {_step(step)} 将于 {local_text(due, tz)} 截止", f"Review {rid}: step {step.value} is due {local_text(due, tz)}.")
         case e.DeadlinePassed(step=step, due_at=due, notified_ids=ids):
-            to(ids, "overdue", f"[{rid}] 逾期: {_step(step)}", f"Review {rid}: step {step.value} passed its deadline {due.isoformat()}; reviewer {spec.reviewer_id}.")
+            to(ids, "overdue", f"[{rid}] 逾期: {_step(step)}", f"Review {rid}: step {step.value} passed its deadline {local_text(due, tz)}; reviewer {spec.reviewer_id}.")
         case e.ReviewSubmitted():
             to(subject_people, "review_delivered", f"[{rid}] 点评意见已送达", f"Review {rid}: {len(event.problems)} problems to rectify.")
         case e.RectificationPlanSubmitted():

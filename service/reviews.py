@@ -31,12 +31,13 @@ def new_review_id(campaign_id: str, subject_id: str) -> str:
     return f"rv-{campaign_id}-{subject_id}-{uuid.uuid4().hex[:8]}"
 
 
-async def start_review(client: Client, spec: ReviewSpec, task_queue: str, *, visible: bool = True, first_due_at: datetime | None = None,
+async def start_review(client: Client, spec: ReviewSpec, task_queue: str, *, visible: bool = True, first_due_at: datetime | None = None, timezone_name: str | None = None,
                        id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE) -> WorkflowHandle:
     """Start the review workflow with its search attributes already set (so the
     first step costs no upsert event). ``visible=False`` only for a server that
     has no custom search attributes (the time-skipping test server);
-    ``first_due_at``: the first step's deadline when the starter fixed it. A
+    ``first_due_at``: the first step's deadline when the starter fixed it;
+    ``timezone_name``: the zone its notification texts are written in. A
     review id already in use raises WorkflowAlreadyStartedError, and by default
     (``REJECT_DUPLICATE``) so does the id of a closed review: an id names one
     review forever."""
@@ -46,7 +47,7 @@ async def start_review(client: Client, spec: ReviewSpec, task_queue: str, *, vis
     )
     return await client.start_workflow(
         ReviewWorkflow.run,
-        ReviewInput(spec=spec, visible=visible, first_due_at=first_due, revision=REVISION),
+        ReviewInput(spec=spec, visible=visible, first_due_at=first_due, revision=REVISION, timezone=timezone_name),
         id=spec.review_id,
         task_queue=task_queue,
         search_attributes=attrs if visible else None,

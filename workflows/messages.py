@@ -27,6 +27,9 @@ class ReviewInput(BaseModel):
     # the workflow's command-sequence revision this review runs under (see
     # workflows.review.REVISION); histories recorded before it existed are 1
     revision: int = 1
+    # the zone notification texts are written in (settings PINGYI_TIMEZONE at
+    # start); None: the default, Asia/Shanghai
+    timezone: str | None = None
 
 
 class ReviewResult(BaseModel):

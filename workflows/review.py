@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.commands import WORKFLOW_COMMANDS, RecordEngineCancellation, parse_command
     from domain.errors import CommandRejected
+    from domain.local_time import DEFAULT_TZ, zone
     from domain.notifications import notifications_for
     from domain.procedure import FIVE_STEPS, Step
     from domain.review import ReviewState, Wakeup, decide, evolve, next_wakeup, start
@@ -62,6 +63,8 @@ class ReviewWorkflow:
         self._lock = asyncio.Lock()  # one writer at a time: decide → append → evolve
         self._visible = inp.visible
         self._revision = inp.revision
+        self._timezone = inp.timezone  # the zone people read the notification texts in
+        self._tz = zone(inp.timezone) if inp.timezone else DEFAULT_TZ
 
     # ---- the procedure -----------------------------------------------------
 
@@ -118,7 +121,7 @@ class ReviewWorkflow:
         reminder, then to the deadline; an overdue step keeps waiting."""
         while self._state.step is step:
             if workflow.info().is_continue_as_new_suggested() and workflow.all_handlers_finished():
-                workflow.continue_as_new(ReviewInput(spec=self._state.spec, resumed_state=self._state, visible=self._visible, revision=self._revision))
+                workflow.continue_as_new(ReviewInput(spec=self._state.spec, resumed_state=self._state, visible=self._visible, revision=self._revision, timezone=self._timezone))
             wake = next_wakeup(self._state)
             changed = self._watch(step, wake)
             if wake is None:
@@ -205,7 +208,7 @@ class ReviewWorkflow:
         outbox, preview = [], self._state
         for e in events:
             preview = evolve(preview, e)
-            outbox += [OutboxEntry(version=preview.version, notification=n) for n in notifications_for(preview, e)]
+            outbox += [OutboxEntry(version=preview.version, notification=n) for n in notifications_for(preview, e, self._tz)]
         result: AppendResult = await workflow.execute_local_activity(
             APPEND_EVENTS, AppendInput(stream_id=review_id, step=self._state.step or Step.INVESTIGATE, expected_version=self._state.version, records=records, outbox=outbox), result_type=AppendResult, **APPEND_OPTIONS
         )

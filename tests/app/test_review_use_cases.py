@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import text
 from principals import OFFICE, person
 
 from app import engine
@@ -15,6 +16,7 @@ from app.reviews import (
     SendCommandInput, ShowReviewInput, StartReviewInput, TemplateInput, command_kinds, command_template, send_command, show_review, start_review, state_from_log,
 )
 from domain.commands import COMMANDS
+from domain.procedure import Step
 
 SUBJECT = "U-AF01-B01"  # a branch under U-AF01, under U-HQ-ORG
 
@@ -104,3 +106,30 @@ async def test_command_kinds_come_from_the_one_declaration(ctx):
     kinds = (await command_kinds(ctx, OFFICE)).kinds
     assert [k.kind for k in kinds] == [k for k, d in COMMANDS.items() if not d.by_workflow]
     assert {k.kind for k in kinds if k.reason_required} == {"return_rectification_plan", "reassign_reviewer", "add_co_reviewer", "extend_deadline", "cancel_review"}
+
+
+async def test_deadlines_given_as_local_dates_end_that_local_day(ctx):
+    from datetime import date, timedelta
+
+    from domain.local_time import end_of_local_day
+
+    tz = ctx.settings.tz
+    first, later = date.today() + timedelta(days=20), date.today() + timedelta(days=40)
+    r = await started(ctx, due={"investigate": first.isoformat(), "review": later.isoformat()})
+    assert r.first_due_at == end_of_local_day(first, tz)
+    state = state_from_log(ctx, r.review_id)
+    assert state.due[Step.INVESTIGATE] == end_of_local_day(first, tz)  # 15:59:59 UTC in Shanghai, not midnight UTC
+    assert state.due[Step.INVESTIGATE].hour == 15 and state.due[Step.REVIEW] == end_of_local_day(later, tz)
+    extended = date.today() + timedelta(days=25)
+    await send_command(ctx, OFFICE, SendCommandInput(review_id=r.review_id, kind="extend_deadline", reason="holiday",
+                                                     fields={"step": "investigate", "due_at": extended.isoformat()}))
+    assert state_from_log(ctx, r.review_id).due[Step.INVESTIGATE] == end_of_local_day(extended, tz)
+    with pytest.raises(BadInput) as info:
+        await send_command(ctx, OFFICE, SendCommandInput(review_id=r.review_id, kind="extend_deadline", reason="x", fields={"step": "investigate", "due_at": "soon"}))
+    assert info.value.field == "due_at"
+    with pytest.raises(BadInput) as info:
+        await started(ctx, due={"investigate": "2020-01-01"})
+    assert info.value.field == "due.investigate"
+    with ctx.read() as conn:
+        prompt = conn.execute(text("select subject, body from outbox where stream_id = :r"), {"r": r.review_id}).all()
+    assert any(f"{first.isoformat()} 23:59 CST" in body for _, body in prompt), prompt

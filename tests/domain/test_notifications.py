@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from domain import events as e
+from domain.local_time import DEFAULT_TZ, local_text
 from domain.notifications import Notification, notifications_for
 from domain.procedure import FIVE_STEPS, Step, StepDeadlines
 from domain.review import ReviewState, evolve, fold, who_must_act
@@ -78,7 +79,7 @@ def test_task_prompts_go_to_the_reviewer_for_steps_1_to_4_and_to_the_subject_for
 def test_the_step_prompt_states_the_deadline():
     run = ReviewRun.begin(make_spec())
     (ev, ns) = notified(run.events)[1]
-    assert isinstance(ev, e.StepStarted) and ev.due_at.isoformat() in ns[0].body
+    assert isinstance(ev, e.StepStarted) and local_text(ev.due_at, DEFAULT_TZ) in ns[0].body
 
 
 # who must act, per step: derived from the roles of the procedure
@@ -105,7 +106,7 @@ def test_reminders_go_to_who_must_act(step):
     assert evs[0].recipient_ids == want == who_must_act(run.state)
     ns = last(run, evs)
     assert recipients(ns) == list(want) and {n.kind for n in ns} == {"reminder"}
-    assert f"{evs[0].due_at:%Y-%m-%d %H:%M}" in ns[0].subject
+    assert local_text(evs[0].due_at, DEFAULT_TZ) in ns[0].subject  # local time, zone named
 
 
 @pytest.mark.parametrize("stage", ["awaiting", "submitted", "returned", "accepted", "reported_back", "needs_more_work"])
