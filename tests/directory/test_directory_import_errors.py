@@ -198,3 +198,49 @@ def test_a_nul_character_is_refused_naming_file_line_and_field(tmp_path):
     assert [(i[0], i[1], i[2]) for i in issues] == [("people.csv", 5, "name")] and "U+0000" in issues[0][3]
     issues = _issues(read_yaml, _yaml(tmp_path, GOOD_YAML.replace("name: 办公厅党支部", 'name: "办公厅\\0党支部"')))
     assert [(i[0], i[1], i[2]) for i in issues] == [("org.yaml", 13, "units.1.name")] and "U+0000" in issues[0][3]
+
+
+# ---- rows that contradict themselves or their parent are refused -------------
+
+CONTRADICTIONS = [
+    ("U-C,自指,U-C,4,branch,other,P-1,,,", "parent_id", "names itself as its parent"),
+    ("U-C,自导,U-A,4,branch,other,P-1,,U-C,", "guided_by", "names itself as its guiding organization"),
+    ("U-C,上级指导,U-A,4,branch,other,P-1,,U-A,", "guided_by", "outside its own line"),
+    ("U-C,自管,U-A,4,branch,other,P-3,P-3,,", "overseen_by", "would review themselves"),
+    ("U-C,错层支部,U-A,3,branch,other,P-1,,,", "tier", "a party branch (kind branch) is in tier 4, not 3"),
+    ("U-C,错类,U-A,4,party_committee,other,P-1,,,", "kind", "tier 4 holds party branches only"),
+    ("U-C,支部下组织,U-B,4,branch,other,P-1,,,", "parent_id", "U-B is a party branch"),
+    ("U-C,倒挂,U-D,1,party_committee,other,P-1,,,", "tier", "tier 1 is above tier 3 of its parent U-D"),
+    ("U-C,外部,U-A,1,party_committee,other,P-1,,,true", "external", "cannot belong to ours"),
+]
+
+
+@pytest.mark.parametrize("row,field,words", CONTRADICTIONS)
+def test_a_contradicting_unit_row_names_file_line_and_field(tmp_path, row, field, words):
+    units = GOOD_UNITS + "U-D,某院党委,U-A,3,party_committee,other,P-2,,,\n" + row + "\n"
+    issues = _issues(read_csv_dir, _csv(tmp_path, units=units))
+    assert [(i[0], i[1], i[2]) for i in issues] == [("units.csv", 5, field)], issues
+    assert words in issues[0][3]
+
+
+def test_a_contradiction_names_its_yaml_line_and_its_sheet_row(tmp_path):
+    text = GOOD_YAML.replace("    tier: 4\n    kind: branch\n", "    tier: 3\n    kind: branch\n")
+    issues = _issues(read_yaml, _yaml(tmp_path, text))
+    assert [(i[0], i[1], i[2]) for i in issues] == [("org.yaml", 15, "units.1.tier")]
+    import openpyxl
+
+    from directory.xlsx_file import read_xlsx
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "units"
+    for line in GOOD_UNITS.splitlines():
+        wb["units"].append(line.split(","))
+    wb["units"].append("U-C,外部,U-B,4,branch,other,P-1,,,".split(","))
+    for title, text in (("people", GOOD_PEOPLE), ("memberships", GOOD_MEMBERS)):
+        ws = wb.create_sheet(title)
+        for line in text.splitlines():
+            ws.append(line.split(","))
+    wb.save(tmp_path / "org.xlsx")
+    with pytest.raises(DirectoryImportError) as exc:
+        read_xlsx(tmp_path / "org.xlsx")
+    assert [(i.file, i.sheet, i.line, i.field) for i in exc.value.issues] == [("org.xlsx", "units", 4, "parent_id")]
