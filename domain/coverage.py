@@ -157,6 +157,8 @@ def gaps(d: Directory, derivation: Derivation, rules: PlanRules | None = None, r
     # a person in two branches is wrong data even if a higher post decides their reviewer
     reported = {g.person_id for g in out if g.kind is GapKind.PERSON_IN_TWO_BRANCHES}
     for pid, units in d.member_of.items():
+        if len(units) < 2:
+            continue  # nearly everyone: one branch
         internal = [uid for uid in units if uid in d.units and not d.units[uid].external]
         if len(internal) > 1 and pid not in reported:
             out.append(_gap(GapKind.PERSON_IN_TWO_BRANCHES, d, person_id=pid, detail=tuple(sorted(internal))))
