@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 
+from activities.campaigns import CampaignActivities, RoundActivities
 from activities.eventlog import EventLogActivities
 from app.projections.registry import keep_current
 from config.logging import configure_logging
@@ -25,6 +26,9 @@ from storage.db import make_engine
 from storage.eventlog import EventStore
 from storage.migrate import upgrade
 from storage.signing import signer_from_settings
+from domain.procedure import StepDeadlines
+from workflows.campaign import CampaignWorkflow
+from workflows.routine_round import RoutineRoundWorkflow
 from workflows.review import ReviewWorkflow
 
 log = structlog.get_logger("pingyi.worker")
@@ -37,6 +41,9 @@ def build_worker(
     *,
     max_concurrent_activities: int = 64,
     workflow_runner: WorkflowRunner | None = None,
+    supervisor_ids: tuple[str, ...] = ("office",),
+    visible: bool = True,
+    deadlines: StepDeadlines | None = None,
 ) -> Worker:
     """The one place that decides what runs on a worker (also used by tests;
     ``workflow_runner`` only for a benchmark's A/B of the runner).
@@ -50,11 +57,13 @@ def build_worker(
     under the SDK's sandboxed runner (tests/replay), which refuses any
     non-deterministic call on the paths those histories take."""
     eventlog = EventLogActivities(EventStore(engine))
+    campaigns = CampaignActivities(client, engine, task_queue, supervisor_ids, visible=visible)
+    rounds = RoundActivities(client, engine, task_queue, deadlines or StepDeadlines())
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ReviewWorkflow],
-        activities=[eventlog.append],
+        workflows=[ReviewWorkflow, CampaignWorkflow, RoutineRoundWorkflow],
+        activities=[eventlog.append, campaigns.start_reviews, campaigns.cancel_reviews, campaigns.count_reviews, rounds.launch_round],
         activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=max_concurrent_activities),
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_local_activities=max_concurrent_activities,
@@ -67,7 +76,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     upgrade(engine)
     load_rubrics(engine)  # rubric versions an administrator registered, for the reviews that use them
     client = await connect(settings)
-    worker = build_worker(client, engine, settings.task_queue)
+    worker = build_worker(client, engine, settings.task_queue, supervisor_ids=tuple(settings.supervisor_ids), deadlines=settings.step_deadlines())
     log.info("worker_started", task_queue=settings.task_queue, address=settings.address, namespace=settings.temporal_namespace)
     projections = asyncio.create_task(keep_current(engine, stop, settings.projection_poll_seconds))  # the read models follow the log
     async with worker:

@@ -273,3 +273,30 @@ def cross_check_cmd(
             out.print(f"{len(reports)} review(s) checked, {bad} with a mismatch")
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
+
+
+@app.command()
+def redraw(campaign_id: str, as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """Rerun a random round's draw from the audit log alone (its recorded
+    candidates and seed) and compare it with the subjects the log says were
+    drawn. Exit 1 if they differ."""
+    from app.campaigns import Campaigns
+    from app.errors import AppError
+    from app.principal import Principal
+    from cli.common import settings
+
+    engine = _engine(db)
+    uc = Campaigns(settings(), engine, EventStore(engine))
+    try:
+        res = uc.redraw(Principal(kind="person", person_id="cli", auditor=True, via="cli"), campaign_id)
+    except AppError as e:
+        err.print(f"[red]{e.code}[/red] {e.field + ': ' if e.field else ''}{e.message}")
+        raise typer.Exit(e.exit_code) from None
+    if as_json:
+        print(res.model_dump_json())
+    else:
+        out.print(f"campaign {campaign_id}: seed {res.seed}, {res.candidates} candidates{', stratified by ' + res.stratify_by if res.stratify_by else ''}, {len(res.redrawn)} drawn")
+        for sid in res.redrawn:
+            out.print(sid)
+        out.print("[green]reproduced: the same subjects as recorded[/green]" if res.reproduced else "[red]NOT reproduced: the log's draw differs from its own seed and candidates[/red]")
+    raise typer.Exit(0 if res.reproduced else 1)

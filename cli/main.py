@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from cli import audit, codec, directory, reviews, service, users
+from cli import audit, campaigns, codec, directory, reviews, service, users
 
 app = typer.Typer(name="reviewctl", help="Pingyi (评议): run and inspect leadership reviews.", no_args_is_help=True, pretty_exceptions_show_locals=False)
 service.register(app)  # serve, status, demo, outbox
@@ -16,6 +16,7 @@ app.add_typer(reviews.app, name="review")
 app.add_typer(directory.app, name="directory")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="users")
+app.add_typer(campaigns.app, name="campaign")
 app.add_typer(codec.app, name="codec")
 
 def main() -> None:

@@ -93,7 +93,7 @@ async def _run_service(s: Settings, stop: asyncio.Event, supervisor) -> None:
     server = supervisor.server if supervisor else None
     client = await _connect_with_retry(s, connect)
     engine = await _prepare(s, client)
-    worker = build_worker(client, engine, s.task_queue)
+    worker = build_worker(client, engine, s.task_queue, supervisor_ids=tuple(s.supervisor_ids), deadlines=s.step_deadlines())
     ui = server.ui_url if server else "(your cluster's Web UI)"
     out.print(
         Panel.fit(
