@@ -1,13 +1,13 @@
 """campaigns: a launched campaign's spec and plan, entry by entry
 
-Revision ID: 0007_campaigns
-Revises: 0006_accounts
+Revision ID: 0008_campaigns
+Revises: 0007_projections
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_campaigns"
-down_revision = "0006_accounts"
+revision = "0008_campaigns"
+down_revision = "0007_projections"
 branch_labels = None
 depends_on = None
 
