@@ -52,9 +52,13 @@ def session_id_from(request: Request, settings: Settings) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def session_cookie_value(settings: Settings, session_id: str) -> str:
+    return _signer(settings).dumps(session_id)
+
+
 def set_session_cookie(response: Response, settings: Settings, session_id: str, expires_at: datetime) -> None:
     response.set_cookie(
-        SESSION_COOKIE, _signer(settings).dumps(session_id), expires=expires_at, path="/",
+        SESSION_COOKIE, session_cookie_value(settings, session_id), expires=expires_at, path="/",
         httponly=True, samesite="lax", secure=settings.session_cookie_secure,
     )
 

@@ -112,7 +112,11 @@ class Settings(BaseSettings):
 
     @property
     def api_url(self) -> str:
-        return f"http://{self.api_host}:{self.api_port}"
+        """Where people reach the API. The loopback address is spelled
+        ``localhost``: browsers and curl keep a Secure cookie over plain http
+        for that name only."""
+        host = "localhost" if self.api_host in ("127.0.0.1", "localhost") else self.api_host
+        return f"http://{host}:{self.api_port}"
 
     @property
     def codec_key_path(self) -> Path:

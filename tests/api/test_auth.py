@@ -54,9 +54,14 @@ async def test_wrong_password_and_unknown_login_look_the_same(client, accounts):
 
 async def test_a_forged_session_cookie_is_anonymous(client, accounts):
     person(accounts, ME)
-    client.cookies.set(SESSION_COOKIE, "not-signed", domain="testserver")
-    assert (await client.get("/api/v1/auth/whoami")).json()["kind"] == "anonymous"
-    assert_error(await client.get(f"/api/v1/users/{ME}"), 401, "not_signed_in")
+    forged = {"Cookie": f"{SESSION_COOKIE}=not-signed"}
+    assert (await client.get("/api/v1/auth/whoami", headers=forged)).json()["kind"] == "anonymous"
+    assert_error(await client.get(f"/api/v1/users/{ME}", headers=forged), 401, "not_signed_in")
+    # a validly signed id of no session is anonymous too
+    from api.security import session_cookie_value
+
+    unknown = {"Cookie": f"{SESSION_COOKIE}={session_cookie_value(accounts.settings, 'no-such-session')}"}
+    assert (await client.get("/api/v1/auth/whoami", headers=unknown)).json()["kind"] == "anonymous"
 
 
 async def test_cookie_requests_that_change_something_need_the_csrf_token(client, accounts):
