@@ -73,3 +73,14 @@ def create_app(ctx: Any, *, accounts: Accounts | None = None, extra_routers: Ite
     if sealer is not None:  # the codec server for the Temporal Web UI (TEMPORAL_CODEC_ENDPOINT=<this API>/codec)
         app.include_router(codec_router(sealer, settings))
     return app
+
+
+def extra_routers() -> list[APIRouter]:
+    """Routers other packages serve beside the API in ``reviewctl serve``
+    (the HTML pages, health and metrics): add yours here."""
+    return []
+
+
+def service_app(ctx: Any) -> FastAPI:
+    """The application ``reviewctl serve`` runs."""
+    return create_app(ctx, extra_routers=extra_routers())

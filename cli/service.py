@@ -94,13 +94,17 @@ async def _run_service(s: Settings, stop: asyncio.Event, supervisor) -> None:
     client = await _connect_with_retry(s, connect)
     engine = await _prepare(s, client)
     worker = build_worker(client, engine, s.task_queue, supervisor_ids=tuple(s.supervisor_ids), deadlines=s.step_deadlines())
+    from api.server import start_service_api
+
+    api = await start_service_api(s, engine, client)
     ui = server.ui_url if server else "(your cluster's Web UI)"
     out.print(
         Panel.fit(
             f"Pingyi is running.\n"
             f"  Temporal:   {s.address} (namespace {s.temporal_namespace})\n"
             f"  Web UI:     {ui}\n"
-            f"  Event log:  {s.db_url}\n\n"
+            f"  Event log:  {s.db_url}\n"
+            f"  API:        {api.url}/api/v1   (docs: {api.url}/api/docs)\n\n"
             "Next, in another terminal:\n"
             "  .venv/bin/reviewctl status\n"
             "  .venv/bin/reviewctl demo                 # one review through all five steps\n"
@@ -114,8 +118,11 @@ async def _run_service(s: Settings, stop: asyncio.Event, supervisor) -> None:
     from app.projections.registry import keep_current
 
     projections = asyncio.create_task(keep_current(engine, stop, s.projection_poll_seconds))  # the read models follow the log
-    async with worker:
-        await sign_checkpoints(engine, signer_from_settings(), s.checkpoint_every_seconds, stop)
+    try:
+        async with worker:
+            await sign_checkpoints(engine, signer_from_settings(), s.checkpoint_every_seconds, stop)
+    finally:
+        await api.stop()
     stop.set()
     await projections
     engine.dispose()
@@ -202,6 +209,7 @@ async def _status(s: Settings) -> dict[str, tuple[bool, str]]:
         fresh.append([p for p in resp.pollers if now - p.last_access_time.ToDatetime(timezone.utc) < timedelta(minutes=1)])
     ok = all(fresh)
     checks["worker"] = (ok, f"{len(fresh[0])} polling task queue {s.task_queue}" if ok else f"nobody polls task queue {s.task_queue}")
+    checks["api"] = await _api_status(s)
     return checks
 
 
@@ -226,6 +234,19 @@ def embedded_server_check(s: Settings) -> tuple[bool, str]:
     if status == "gave up":
         return (False, f"serve gave up and exited at {since} UTC: {state.get('message')}")
     return (False, f"serve stopped at {since} UTC")
+
+
+async def _api_status(s: Settings) -> tuple[bool, str]:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=3) as c:
+            resp = await c.get(f"{s.api_url}/api/v1/auth/whoami")
+    except httpx.HTTPError as e:
+        return False, f"not answering at {s.api_url}: {e.__class__.__name__}"
+    if resp.status_code != 200:
+        return False, f"{s.api_url} answered {resp.status_code}"
+    return True, f"{s.api_url}/api/v1 (docs {s.api_url}/api/docs)"
 
 
 def demo(as_json: Annotated[bool, typer.Option("--json", help='print {"review_id", "final_step", "history_events"}')] = False) -> None:

@@ -28,7 +28,7 @@ def start_service(env: dict, log_path) -> subprocess.Popen:
 def test_make_run_demo_stop_start_keeps_everything(tmp_path):
     port, ui_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "PINGYI_"))}
-    env.update(PINGYI_DATA_DIR=str(tmp_path / "var"), PINGYI_DEV_SERVER_PORT=str(port), PINGYI_DEV_UI_PORT=str(ui_port))
+    env.update(PINGYI_DATA_DIR=str(tmp_path / "var"), PINGYI_DEV_SERVER_PORT=str(port), PINGYI_DEV_UI_PORT=str(ui_port), PINGYI_API_PORT=str(free_port()))
 
     # once installed, `make run` installs nothing again: only the serve command is left to run
     subprocess.run(["make", "install"], cwd=REPO, env=env, capture_output=True, check=True)

@@ -19,7 +19,7 @@ async def test_serve_uses_the_given_server_and_starts_none(tmp_path):
     server = await start_dev_server(Settings(data_dir=tmp_path / "theirs", dev_server_port=free_port(), dev_ui_port=free_port()))
     own_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "PINGYI_"))}
-    env.update(TEMPORAL_ADDRESS=server.address, PINGYI_DATA_DIR=str(tmp_path / "ours"), PINGYI_DEV_SERVER_PORT=str(own_port), PINGYI_TASK_QUEUE=f"tq-{own_port}")
+    env.update(TEMPORAL_ADDRESS=server.address, PINGYI_DATA_DIR=str(tmp_path / "ours"), PINGYI_DEV_SERVER_PORT=str(own_port), PINGYI_TASK_QUEUE=f"tq-{own_port}", PINGYI_API_PORT=str(free_port()))
     service = subprocess.Popen([str(BIN / "reviewctl"), "serve"], cwd=REPO, env=env, stdout=open(tmp_path / "serve.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until(lambda: reviewctl("status", env=env, check=False).returncode == 0, 120, "reviewctl status against the given server")
