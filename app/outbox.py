@@ -4,9 +4,9 @@ auditor reads every message."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from app.access import require_signed_in_person
@@ -34,6 +34,14 @@ class OutboxMessage(BaseModel):
     body: str
     created_at: datetime
     delivered_at: datetime | None = None
+
+    @field_validator("created_at", "delivered_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        """SQLite hands the outbox's times back without their zone; they were
+        written in UTC (an instant without an offset is not one, and the API's
+        schema promises a date-time)."""
+        return v.replace(tzinfo=timezone.utc) if v is not None and v.tzinfo is None else v
 
 
 class OutboxPage(Page[OutboxMessage]):
