@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import errors
 from api.codec import codec_router
 from api.health import health_router
-from api.routers import auth, outbox, reviews, users
+from api.routers import auth, outbox, reviews, tasks, users
 from app.accounts import Accounts
 from service.temporal import codec
 
@@ -23,7 +23,7 @@ API_PREFIX = "/api/v1"
 
 def api_routers() -> list[APIRouter]:
     """The API's own routers, in the order they appear in the docs."""
-    return [auth.router, reviews.router, outbox.router, users.router]
+    return [auth.router, reviews.router, tasks.router, outbox.router, users.router]
 
 
 def route_table(app: FastAPI) -> list[tuple[str, str]]:
@@ -71,7 +71,7 @@ def create_app(ctx: Any, *, accounts: Accounts | None = None, extra_routers: Ite
     app.include_router(health_router(ctx))
     sealer = codec(settings)
     if sealer is not None:  # the codec server for the Temporal Web UI (TEMPORAL_CODEC_ENDPOINT=<this API>/codec)
-        app.include_router(codec_router(sealer, settings))
+        app.include_router(codec_router(sealer, settings), responses=errors.COMMON_ERRORS)  # its refusals, in the schema too
     return app
 
 

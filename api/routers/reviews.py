@@ -13,6 +13,7 @@ from api.deps import Ctx, require_scope
 from app import reviews as uc
 from app.principal import Principal
 from domain.accounts import TokenScope
+from domain.procedure import Step
 
 router = APIRouter(tags=["reviews"])
 Reader = Annotated[Principal, Depends(require_scope(TokenScope.REVIEWS_READ.value))]
@@ -32,6 +33,22 @@ class CommandBody(BaseModel):
 @router.post("/reviews", response_model=uc.StartReviewResult, status_code=201, summary="Start a review (the office, or a supervisor of the subject's unit)")
 async def start_review(body: uc.StartReviewInput, ctx: Ctx, principal: Writer) -> uc.StartReviewResult:
     return await uc.start_review(ctx, principal, body)
+
+
+@router.get("/reviews", response_model=uc.ReviewPage, summary="The reviews you may see, filtered (from the read models)")
+async def list_reviews(
+    ctx: Ctx, principal: Reader,
+    campaign_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    step: Annotated[Step | None, Query(description="closed / cancelled: the ended reviews")] = None,
+    reviewer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    unit_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    tier: Annotated[int | None, Query(ge=1, le=4)] = None,
+    overdue: Annotated[bool | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> uc.ReviewPage:
+    inp = uc.ListReviewsInput(campaign_id=campaign_id, step=step, reviewer_id=reviewer_id, unit_id=unit_id, tier=tier, overdue=overdue, cursor=cursor, limit=limit)
+    return await uc.list_reviews(ctx, principal, inp)
 
 
 @router.get("/reviews/{review_id}", response_model=uc.ReviewView, summary="A review's state, with your roles on it")

@@ -80,7 +80,8 @@ async def live(api_env, tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path}/live.db")
     upgrade(engine)
     load_example(engine)
-    settings = Settings(database_url=str(engine.url), task_queue=f"tq-{uuid.uuid4()}", data_dir=tmp_path, sign_in_max_failures=50)
+    settings = Settings(database_url=str(engine.url), task_queue=f"tq-{uuid.uuid4()}", data_dir=tmp_path, sign_in_max_failures=50,
+                        temporal_address=api_env.client.service_client.config.target_host)
     context = AppContext(settings, engine=engine, client=api_env.client)
     accounts = Accounts(settings, engine, context.events, hasher=FAST)
     app = create_app(context, accounts=accounts)
