@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 from sqlalchemy import Engine
 
@@ -200,33 +201,33 @@ def show(
 @app.command(name="explain")
 def explain_(
     person_id: Annotated[str, typer.Argument(help="a person id, e.g. P-000123 (or a unit id)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
     db: DbOption = None,
 ) -> None:
     """Explain who reviews a person (or unit), and whom they review."""
-    engine = _engine(db)
-    d, assignments, _ = plan_period(engine)
-    if person_id not in d.people and person_id not in d.units:
-        err.print(f"[red]No person or unit {person_id}[/red]")
-        raise typer.Exit(1)
-    name = d.name_of(person_id) if person_id in d.people else d.unit_name(person_id)
-    console.print(f"[bold]{name}[/bold] [dim]{person_id}[/dim]")
-    mine = [a for a in assignments if a.subject_id == person_id or (a.kind is SubjectKind.ORGANIZATION and a.leader_id == person_id)]
-    if not mine:
+    from app.directory import ExplainInput, explain_subject
+    from cli.common import principal_for, settings, use_case
+
+    s = settings()
+    s = s.model_copy(update={"database_url": db}) if db else s
+    _engine(db).dispose()  # migrated, as every directory command leaves it
+    got = use_case(lambda ctx: explain_subject(ctx, principal_for(None, s), ExplainInput(subject_id=person_id)), s)
+    if as_json:
+        typer.echo(got.model_dump_json(indent=2))
+        return
+    console.print(Text.assemble((got.name, "bold"), " ", (got.id, "dim")))
+    if not got.reviewed_by:
         console.print("  被点评 / reviewed by: — (not a subject in this directory: the top of it, another authority's, or see the gaps in `plan`)")
-    for a in mine:
-        e = explain(a, d)
-        console.print(f"  被点评 / reviewed by: [bold]{d.name_of(a.reviewer_id)}[/bold] · level {a.level.value} · tier {a.tier} · points {', '.join(a.rubric_points)}")
-        console.print(f"    {e.zh}\n    {e.en}")
-    theirs = [a for a in assignments if a.reviewer_id == person_id or person_id in a.co_reviewer_ids]
-    t = Table("subject", "kind", "level", "tier", "role", title=f"点评对象 / reviews ({len(theirs)})")
-    for a in theirs[:200]:
-        subject = d.unit_name(a.subject_id) if a.kind is SubjectKind.ORGANIZATION else d.name_of(a.subject_id)
-        t.add_row(f"{subject} [dim]{a.subject_id}[/dim]", a.kind.value, a.level.value, str(a.tier),
-                  "reviewer" if a.reviewer_id == person_id else "co-reviewer")
-    if theirs:
+    for a in got.reviewed_by:
+        console.print(Text.assemble("  被点评 / reviewed by: ", (a.reviewer_name, "bold"), f" · level {a.level} · tier {a.tier} · points {', '.join(a.rubric_points)}"))
+        console.print(Text(f"    {a.why_zh}\n    {a.why_en}"))
+    t = Table("subject", "kind", "level", "tier", "role", title=f"点评对象 / reviews ({got.reviews_total})")
+    for r in got.reviews:
+        t.add_row(Text.assemble(r.subject_name, " ", (r.subject_id, "dim")), r.kind, r.level, str(r.tier), "reviewer" if r.role == "reviewer" else "co-reviewer")
+    if got.reviews:
         console.print(t)
-        if len(theirs) > 200:
-            console.print(f"… {len(theirs) - 200} more")
+        if got.reviews_total > len(got.reviews):
+            console.print(f"… {got.reviews_total - len(got.reviews)} more")
 
 
 @app.command()

@@ -172,3 +172,19 @@ async def test_user_data_is_printed_as_typed_and_json_is_the_result(world, cli_e
     assert body["review_id"] == ended and body["cancel_reason"] == REASON and body["step"] == "cancelled"
     listed = json.loads((await reviewctl_run(["review", "list", "--json", "--step", "cancelled"])).output)
     assert ended in [r["review_id"] for r in listed["items"]] and set(listed) == {"items", "next_cursor"}
+
+
+def test_production_refuses_acting_as_a_name_typed_on_the_command_line(capsys):
+    import typer
+
+    from cli.common import principal_for
+
+    prod = Settings.model_construct(environment="production")
+    with pytest.raises(typer.Exit) as info:
+        principal_for("P-000368", prod)
+    assert info.value.exit_code == 2
+    assert "refused --actor" in capsys.readouterr().err
+    local = principal_for(None, prod)  # the local operator reads as an auditor and acts as nobody
+    assert local.person_id is None and local.auditor
+    dev = principal_for("P-000368", Settings.model_construct(environment="development"))
+    assert (dev.kind, dev.person_id, dev.via) == ("person", "P-000368", "cli")
