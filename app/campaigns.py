@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.campaign_contracts import ReviewCounts
+from app.projections.campaign_counts import CampaignCounts, campaign_counts
 from app.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
 from app.principal import Principal
 from config.settings import Settings
@@ -56,6 +57,7 @@ class CampaignStatus(Model):
     plan_id: str
     progress: CampaignProgress | None  # None: its workflow's history is gone (retention)
     counts: ReviewCounts  # the reviews' own events, counted now
+    live: CampaignCounts  # the review projection: open by step x tier, the overdue list
 
 
 class RedrawResult(Model):
@@ -146,7 +148,9 @@ class Campaigns:
             if e.status is not RPCStatusCode.NOT_FOUND:
                 raise Unavailable(f"Temporal did not answer: {e.message}") from None
             progress = None
-        return CampaignStatus(campaign_id=campaign_id, plan_id=plan_id, progress=progress, counts=ReviewCounts(**review_counts(self.engine, campaign_id)))
+        return CampaignStatus(
+            campaign_id=campaign_id, plan_id=plan_id, progress=progress, counts=ReviewCounts(**review_counts(self.engine, campaign_id)), live=campaign_counts(self.engine, campaign_id)
+        )
 
     async def pause(self, principal: Principal, campaign_id: str, reason: str | None = None, actor_id: str | None = None) -> CampaignProgress:
         return await self._command(principal, campaign_id, "pause", reason, actor_id)

@@ -181,6 +181,18 @@ def _print_status(st) -> None:
         out.print(f"planned {p.planned} · started {p.started}" + (" · paused" if p.paused else "") + (f" · cancelled by {p.cancelled_by}: {p.cancel_reason} ({p.reviews_cancelled} reviews cancelled)" if p.cancelled else ""))
     steps = ", ".join(f"{k} {v}" for k, v in sorted(c.by_step.items())) or "none open"
     out.print(f"reviews: {c.started} started · open by step: {steps} · completed {c.completed} · overdue {c.overdue} · cancelled {c.cancelled}")
+    live = st.live
+    if live.by_step_tier:
+        tiers = sorted({t for row in live.by_step_tier.values() for t in row})
+        table = Table(title="open reviews by step x tier (projection)")
+        table.add_column("step")
+        for t in tiers:
+            table.add_column(f"tier {t}", justify="right")
+        for step, row in sorted(live.by_step_tier.items()):
+            table.add_row(step, *(str(row.get(t, 0)) for t in tiers))
+        out.print(table)
+    for rid in live.overdue_reviews:
+        out.print(f"[yellow]overdue[/yellow] {rid}")
 
 
 @app.command()

@@ -46,6 +46,8 @@ review_summaries = Table(
 Index("ix_review_summaries_campaign", review_summaries.c.campaign_id, review_summaries.c.review_id)
 Index("ix_review_summaries_unit", review_summaries.c.unit_id)
 Index("ix_review_summaries_reviewer", review_summaries.c.reviewer_id)
+# a campaign's live counts by step x tier, and its overdue list, from the index alone (migration 0009)
+Index("ix_review_summaries_campaign_counts", review_summaries.c.campaign_id, review_summaries.c.status, review_summaries.c.step, review_summaries.c.tier, review_summaries.c.overdue)
 
 # who has a role on which review (the list of "my reviews" without a scan)
 review_people = Table(

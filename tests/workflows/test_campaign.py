@@ -208,3 +208,34 @@ async def test_ledger_lists_exactly_the_subjects_without_a_finished_review(dev_e
     assert all(r.why_not in ("no assignment",) or r.why_not.startswith("gap") for r in ledger.rows if r.subject_id not in {e.subject_id for e in plan.entries})
     assert sum(c.covered for c in ledger.by_tier.values()) == 1 and sum(c.required for c in ledger.by_tier.values()) == len(required)
     assert len(ledger.csv().strip().splitlines()) == len(ledger.rows) + 1
+
+
+async def test_projection_counts_equal_a_direct_count_after_a_projector_restart(dev_env, directory_engine, task_queue, tmp_path):
+    """Counts per step x tier from the review projection, built by a projector
+    stopped half-way through the log and a new one picking up after it, equal
+    the direct fold of the campaign's streams."""
+    from datetime import date
+
+    from app.projections.campaign_counts import campaign_counts
+    from app.projections.registry import projector_for
+    from domain.commands import CancelReview
+    from service.reviews import drive_on_time, get_state, send
+
+    cid = f"t-{uuid.uuid4().hex[:8]}"
+    uc = campaigns(dev_env, directory_engine, task_queue, tmp_path)
+    s = spec(cid)
+    plan = uc.plan(OFFICE, s)
+    async with running_worker(dev_env, directory_engine, task_queue):
+        await uc.launch(OFFICE, s, plan.plan_id)
+        await until(lambda: _status_when(uc, cid, lambda st: st.counts.started == 12))
+        for e in plan.entries[:2]:
+            state = await get_state(dev_env.client, review_id_for(cid, e.subject_id))
+            await drive_on_time(dev_env.client, state.spec, date.today())
+        await send(dev_env.client, review_id_for(cid, plan.entries[2].subject_id), CancelReview(actor_id="office", reason="merged into another round"))
+        midway = projector_for(directory_engine).catch_up(max_events=EventStore(directory_engine).head_position() // 2)
+        assert midway > 0
+        projector_for(directory_engine).catch_up()  # a new projector: resumes after the first one's position
+    direct = review_counts(directory_engine, cid)
+    counted = campaign_counts(directory_engine, cid)
+    assert (counted.started, counted.completed, counted.cancelled, counted.overdue) == (direct["started"], direct["completed"], direct["cancelled"], direct["overdue"]) == (12, 2, 1, 0)
+    assert {step: sum(t.values()) for step, t in counted.by_step_tier.items()} == direct["by_step"]
