@@ -159,13 +159,13 @@ async def test_worker_killed_mid_launch_starts_each_review_once(dev_env, tmp_pat
     plan = uc.plan(OFFICE, s)
     worker = WorkerProcess(env, tmp_path / "worker.log")
     try:
-        await uc.launch(OFFICE, s, plan.plan_id, batch_size=2)
-        await until(lambda: _async(len(starts_per_stream(engine, cid)) >= 3), timeout=90, every=0.01)
+        await uc.launch(OFFICE, s, plan.plan_id, batch_size=1)  # twelve pages: room to land the kill mid-launch
+        await until(lambda: _async(len(starts_per_stream(engine, cid)) >= 2), timeout=180, every=0.005)
         worker.kill()
         killed_at = len(starts_per_stream(engine, cid))
         assert killed_at < 12, "the launch finished before the kill: nothing was tested"
         worker = WorkerProcess(env, tmp_path / "worker.log")
-        await until(lambda: _status_when(uc, cid, lambda st: st.progress.started == 12 and st.counts.started == 12), timeout=120)
+        await until(lambda: _status_when(uc, cid, lambda st: st.progress.started == 12 and st.counts.started == 12), timeout=240)
         await uc.launch(OFFICE, s, plan.plan_id)  # and once more for good measure
         await asyncio.sleep(0.5)
     finally:
