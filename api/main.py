@@ -82,5 +82,10 @@ def extra_routers() -> list[APIRouter]:
 
 
 def service_app(ctx: Any) -> FastAPI:
-    """The application ``reviewctl serve`` runs."""
-    return create_app(ctx, extra_routers=extra_routers())
+    """The application ``reviewctl serve`` runs: the API and, beside it, the
+    HTML pages (same sign-in, sessions and CSRF)."""
+    import pages
+
+    app = create_app(ctx, extra_routers=extra_routers())
+    pages.install(app)
+    return app

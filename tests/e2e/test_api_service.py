@@ -58,6 +58,13 @@ def test_serve_prints_the_api_url_and_status_includes_it(service):
     assert status["api"][0] is True and service["url"] in status["api"][1]
 
 
+def test_serve_also_serves_the_pages(service):
+    import httpx
+
+    resp = httpx.get(f"{service['url']}/signin", timeout=30)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
+
+
 def test_the_readme_walk_through_with_curl(service):
     work = service["tmp"] / "walk"
     work.mkdir()
