@@ -50,3 +50,133 @@ def test_a_review_not_started_has_no_current_deadline():
     assert ReviewState().current_due() is None
     run = _run()
     assert run.state.current_due() == run.state.due[Step.SOLICIT_OPINIONS]
+
+
+# --------------------------------------------------------------------------
+# every rejection's exact words: the CLI, the API and the update validator
+# show them as they are, so a changed or empty message is a defect
+# --------------------------------------------------------------------------
+
+from datetime import timedelta, timezone  # noqa: E402
+
+from domain.procedure import StepDeadlines  # noqa: E402
+from domain.review import start  # noqa: E402
+from review_builders import (  # noqa: E402
+    CO_REVIEWER,
+    REVIEWER,
+    SUPERVISOR,
+    T0,
+    ReviewRun,
+    accept_plan_cmd,
+    evaluate_cmd,
+    extend_cmd,
+    measure,
+    pass_deadline_cmd,
+    plan_cmd,
+    progress_cmd,
+    reminder_cmd,
+    report_back_cmd,
+    return_plan_cmd,
+)
+
+
+def _reason(run, cmd) -> tuple[str, str]:
+    with pytest.raises(CommandRejected) as info:
+        decide(run.state, cmd, run.now)
+    return info.value.field, info.value.reason
+
+
+def _rectify() -> ReviewRun:
+    run = drive_to(Step.RECTIFY, make_spec(SubjectLevel.A, UnitCategory.LAW_ENFORCEMENT))
+    assert [p.problem_id for p in run.state.problems] == ["P1", "P2"]
+    return run
+
+
+def test_the_plan_rules_say_what_is_wrong():
+    run = _rectify()
+    assert _reason(run, return_plan_cmd()) == ("kind", "cannot return the plan: the rectification plan is awaiting, not submitted")
+    assert _reason(run, accept_plan_cmd()) == ("kind", "cannot accept the plan: the rectification plan is awaiting, not submitted")
+    assert _reason(run, progress_cmd(run.state, measure_ids=["M1"])) == ("kind", "cannot report progress: the rectification plan is awaiting, not accepted")
+    assert _reason(run, report_back_cmd(run.state, measure_ids=["M1"])) == ("kind", "cannot report back: the rectification plan is awaiting, not accepted")
+    assert _reason(run, return_plan_cmd(reason=None)) == ("reason", "return_rectification_plan needs a reason")
+    subject = SUBJECT_LEADER
+    unknown = c.SubmitRectificationPlan(actor_id=subject, measures=[measure(["P1", "P9"], run.now)])
+    assert _reason(run, unknown) == ("measures.0.problem_ids", "'P9' is not a problem of this review (problems: P1, P2)")
+    past = c.SubmitRectificationPlan(actor_id=subject, measures=[measure(["P1", "P2"], run.now, days=-1)])
+    assert _reason(run, past) == ("measures.0.due_date", f"{(run.now.date() - timedelta(days=1)).isoformat()} is in the past")
+    short = c.SubmitRectificationPlan(actor_id=subject, measures=[measure(["P1"], run.now)])
+    assert _reason(run, short) == ("measures", "every problem needs a rectification measure; none for P2")
+    run.do(plan_cmd(run.state, run.now))
+    assert _reason(run, plan_cmd(run.state, run.now)) == ("kind", "the rectification plan is already submitted")
+    run.do(accept_plan_cmd())
+    assert _reason(run, evaluate_cmd()) == ("kind", "there is no report-back to evaluate yet")
+    assert _reason(run, progress_cmd(run.state, measure_ids=["M9"])) == ("progress.0.measure_id", "'M9' is not a measure of the accepted plan (M1, M2)")
+    assert _reason(run, report_back_cmd(run.state, measure_ids=["M1"])) == ("results", "report on every measure; missing M2")
+    run.do(report_back_cmd(run.state))
+    assert _reason(run, progress_cmd(run.state)) == ("kind", "the report-back is already with the reviewer")
+    assert _reason(run, report_back_cmd(run.state)) == ("kind", "the report-back is already with the reviewer")
+
+
+def test_the_supervisors_rules_say_what_is_wrong():
+    run = _rectify()
+    assert _reason(run, reassign_cmd(REVIEWER)) == ("reviewer_id", f"{REVIEWER!r} is already the reviewer")
+    assert _reason(run, add_co_reviewer_cmd(CO_REVIEWER)) == ("co_reviewer_id", f"{CO_REVIEWER!r} already reviews this subject")
+    assert _reason(run, add_co_reviewer_cmd(REVIEWER)) == ("co_reviewer_id", f"{REVIEWER!r} already reviews this subject")
+    assert _reason(run, extend_cmd(Step.INVESTIGATE, run.now + timedelta(days=9))) == ("step", "step investigate is already done")
+    assert _reason(run, extend_cmd(Step.CLOSED, run.now + timedelta(days=9))) == ("step", "closed has no deadline")
+    assert _reason(run, extend_cmd(Step.RECTIFY, run.now)) == ("due_at", f"{run.now.isoformat()} is not in the future")
+    current = run.state.due[Step.RECTIFY]
+    assert _reason(run, extend_cmd(Step.RECTIFY, current)) == ("due_at", f"{current.isoformat()} does not extend the current deadline {current.isoformat()}")
+    assert _reason(run, c.SendReminder(actor_id=SUPERVISOR, step=Step.RECTIFY)) == ("actor_id", "send_reminder is issued by the review's clock, not by a person")
+
+
+def test_a_deadline_given_in_another_zone_keeps_its_instant():
+    run = _rectify()
+    beijing = (run.state.due[Step.RECTIFY] + timedelta(days=3)).astimezone(timezone(timedelta(hours=8)))
+    (ev,) = decide(run.state, extend_cmd(Step.RECTIFY, beijing), run.now)
+    assert ev.due_at == beijing
+    naive = (run.state.due[Step.RECTIFY] + timedelta(days=4)).replace(tzinfo=None)
+    (ev,) = decide(run.state, extend_cmd(Step.RECTIFY, naive), run.now)
+    assert ev.due_at == naive.replace(tzinfo=run.now.tzinfo)
+
+
+def test_the_clocks_rules_say_what_is_wrong():
+    run = ReviewRun.begin(make_spec(SubjectLevel.A, UnitCategory.LAW_ENFORCEMENT))
+    assert _reason(run, reminder_cmd(Step.REVIEW)) == ("step", "no reminder is due for step review")
+    assert _reason(run, reminder_cmd(Step.INVESTIGATE)) == ("step", "the reminder is not due yet")
+    assert _reason(run, pass_deadline_cmd(Step.REVIEW)) == ("step", "no deadline is pending for step review")
+    due = run.state.due[Step.INVESTIGATE]
+    assert _reason(run, pass_deadline_cmd(Step.INVESTIGATE)) == ("step", f"the deadline {due.isoformat()} has not passed")
+    assert _reason(ReviewRun(spec=run.spec), reminder_cmd(Step.INVESTIGATE)) == ("review_id", "the review has not been started")
+
+
+def test_the_opening_rules_say_what_is_wrong():
+    spec = make_spec(SubjectLevel.A, UnitCategory.LAW_ENFORCEMENT)
+    cases = [
+        (spec.model_copy(update={"rubric_points": (*spec.rubric_points, "ZZ9")}), ("rubric_points", f"not in rubric {spec.rubric_version}: ZZ9")),
+        (spec.model_copy(update={"reviewer_id": SUBJECT_LEADER}), ("reviewer_id", "nobody reviews themselves: the reviewer is the subject")),
+        (spec.model_copy(update={"co_reviewer_ids": (SUBJECT_LEADER,)}), ("co_reviewer_ids", "nobody reviews themselves: a co-reviewer is the subject")),
+        (spec.model_copy(update={"deadlines": StepDeadlines(notify=timedelta(0))}), ("deadlines.notify", "the notify step would last 0 seconds: a step's duration must be longer than zero")),
+    ]
+    for bad, expected in cases:
+        with pytest.raises(CommandRejected) as info:
+            start(bad, T0)
+        assert (info.value.field, info.value.reason) == expected
+
+
+def test_a_refused_problem_is_quoted_in_full_up_to_forty_characters():
+    run = drive_to(Step.REVIEW, make_spec(SubjectLevel.A, UnitCategory.LAW_ENFORCEMENT))
+    pts = run.spec.rubric_points
+    from review_builders import CONCRETE_PROBLEM, review_cmd
+
+    def quoted(text: str) -> str:
+        cmd = review_cmd(pts, problems={pts[0]: [CONCRETE_PROBLEM], pts[1]: [text]})
+        field, reason = _reason(run, cmd)
+        assert field == "points.1.problems.0"
+        return reason.split(" is not a concrete problem")[0].removeprefix(f"{pts[1]}: ")
+
+    forty = "未发现" + "。" * 36 + "问题"  # 41 characters, a denial
+    assert quoted(" 暂无 ") == repr("暂无")
+    assert quoted(forty[:40]) == repr(forty[:40])
+    assert quoted(forty) == repr(forty[:39] + "…")
+    assert quoted("   ") == "the problem"
