@@ -131,3 +131,11 @@ def test_a_defect_line_names_position_stream_version_kind_and_detail():
 
     assert Defect(position=3, kind="edited", stream_id="rv-a", version=2, detail="changed").line() == "position 3 (rv-a v2): edited: changed"
     assert Defect(position=9, kind="deleted", detail="gone").line() == "position 9: deleted: gone"
+
+
+def test_a_clean_streams_report_counts_what_it_read(engine, signer, store):
+    report = verify_stream(engine, "rv-d")
+    assert report.ok and report.scope == "stream rv-d"
+    assert (report.events, report.streams, report.last_position, report.head_position) == (3, 1, 18, 18)
+    whole = verify_log(engine, signer.verifier())
+    assert (whole.events, whole.streams, whole.last_position, whole.head_position, whole.checkpoints_verified) == (18, 4, 18, 18, 1)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from domain.events import EventRecord
+from domain.procedure import Step
 from storage import canonical as cn
 from storage.schema import ts_text
 
@@ -144,3 +145,14 @@ def test_an_event_not_stored_yet_has_no_hash(missing):
     with pytest.raises(ValueError) as info:
         cn.record_hash(KNOWN.model_copy(update={missing: None}))
     assert str(info.value) == "rv-vector@2 has not been stored yet"
+
+
+def test_a_value_json_has_no_form_for_is_written_as_its_text():
+    """A Decimal or a set in a payload is stored as ``str()`` of it, on the
+    writer's and the verifier's side alike, rather than refused mid-append."""
+    from decimal import Decimal
+
+    payload = {"amount": Decimal("1.50"), "step": Step.REVIEW}
+    assert cn.canonical_json(payload) == '{"amount":"1.50","step":"review"}'
+    written, _ = cn.encode_event("rv-1", 1, "t", 1, "x", "y", None, None, None, None, payload)
+    assert written == b'{"amount":"1.50","step":"review"}'
