@@ -109,3 +109,21 @@ def test_a_stale_writer_is_told_the_streams_actual_version(request):
     assert (info.value.expected_version, info.value.actual_version) == (1, 2)
     # and its cache is dropped: the next append reads the true head
     assert first.append("rv-1", 2, [rec("rv-1", 3, n=3)])[0].version == 3
+
+
+def test_reading_the_log_on_sqlite_does_not_wait_for_a_writer(request, sqlite_url):
+    """``read_all`` pages are deferred read transactions: a writer holding the
+    write lock (BEGIN IMMEDIATE) does not hold readers up. A read that asked
+    for the write lock itself would wait out the busy timeout, then fail."""
+    import sqlite3
+
+    engine = request.getfixturevalue("sqlite_engine")
+    store = EventStore(engine)
+    store.append("rv-1", 0, [rec("rv-1", 1, n=1), rec("rv-1", 2, n=2), rec("rv-1", 3, n=3)])
+    writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None, timeout=0.1)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        assert [r.version for r in store.read_all(batch=2)] == [1, 2, 3]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
