@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import signal
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import Engine
@@ -21,6 +22,7 @@ from config.logging import configure_logging
 from directory.service import load_rubrics
 from config.settings import Settings, get_settings
 from service.checkpointer import sign_checkpoints
+from service import telemetry
 from service.temporal import connect
 from storage.db import make_engine
 from storage.eventlog import EventStore
@@ -44,6 +46,7 @@ def build_worker(
     supervisor_ids: tuple[str, ...] = ("office",),
     visible: bool = True,
     deadlines: StepDeadlines | None = None,
+    graceful_shutdown_seconds: float = 30,
 ) -> Worker:
     """The one place that decides what runs on a worker (also used by tests;
     ``workflow_runner`` only for a benchmark's A/B of the runner).
@@ -68,21 +71,38 @@ def build_worker(
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_local_activities=max_concurrent_activities,
         workflow_runner=workflow_runner or UnsandboxedWorkflowRunner(),
+        graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),
     )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """Until ``stop``: then drain (no new tasks; running ones get
+    ``worker_shutdown_seconds`` to finish) and return."""
     engine = make_engine(settings.db_url)
     upgrade(engine)
     load_rubrics(engine)  # rubric versions an administrator registered, for the reviews that use them
-    client = await connect(settings)
-    worker = build_worker(client, engine, settings.task_queue, supervisor_ids=tuple(settings.supervisor_ids), deadlines=settings.step_deadlines())
+    client = await connect(settings, runtime=telemetry.sdk_runtime(settings.worker_metrics_bind))
+    worker = build_worker(
+        client, engine, settings.task_queue, supervisor_ids=tuple(settings.supervisor_ids), deadlines=settings.step_deadlines(),
+        graceful_shutdown_seconds=settings.worker_shutdown_seconds,
+    )
+    probes = telemetry.Probes()
+    probe_server = telemetry.serve_probes(settings.worker_health_bind, probes) if settings.worker_health_bind else None
+    if probe_server:
+        telemetry.REGISTRY.register(telemetry.ReviewGauges(client, asyncio.get_running_loop()))
+    heartbeat = asyncio.create_task(probes.heartbeat(stop))
     log.info("worker_started", task_queue=settings.task_queue, address=settings.address, namespace=settings.temporal_namespace)
     projections = asyncio.create_task(keep_current(engine, stop, settings.projection_poll_seconds))  # the read models follow the log
     async with worker:
+        probes.ready, probes.detail = True, f"polling {settings.task_queue}"
         await sign_checkpoints(engine, signer_from_settings(), settings.checkpoint_every_seconds, stop)
+        probes.ready, probes.detail = False, "draining"
+        log.info("worker_draining", within_seconds=settings.worker_shutdown_seconds)
     stop.set()
     await projections
+    await heartbeat
+    if probe_server:
+        probe_server.shutdown()
     engine.dispose()
     log.info("worker_stopped")
 

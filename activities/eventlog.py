@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult
+from service.telemetry import APPEND_FAILURES, APPEND_SECONDS, count_appended
 from storage.eventlog import EventConflict, EventStore, OutboxMessage
 
 log = structlog.get_logger("pingyi.activities.eventlog")
@@ -34,10 +35,15 @@ class EventLogActivities:
             for o in inp.outbox
         ]
         try:
-            with self._write_lock:
+            with self._write_lock, APPEND_SECONDS.time():
                 stored = self.store.append(inp.stream_id, inp.expected_version, inp.records, messages)
         except EventConflict as err:
+            APPEND_FAILURES.labels("conflict").inc()
             bound.error("append_conflict", error=str(err))
             raise ApplicationError(str(err), type="EventConflict", non_retryable=True) from err
+        except Exception as err:
+            APPEND_FAILURES.labels(type(err).__name__).inc()
+            raise
+        count_appended([r.event_type for r in stored], [m.kind for m in messages])  # a retried append (rare) counts again
         bound.info("events_appended", types=[r.event_type for r in stored], last_version=stored[-1].version if stored else None, outbox=len(messages))
         return AppendResult(records=stored)

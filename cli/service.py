@@ -129,9 +129,10 @@ async def _run_service(s: Settings, stop: asyncio.Event, supervisor) -> None:
     out.print("stopped.")
 
 
-async def _prepare(s: Settings, client):
+async def _prepare(s: Settings, client, *, example: bool = True):
     """What must hold before a worker runs: search attributes registered, the
-    database migrated, the example organization loaded (each a no-op when done)."""
+    database migrated, the example organization loaded unless ``example`` is
+    false (each a no-op when done)."""
     from directory.service import load_example, load_rubrics
     from service.temporal import register_search_attributes
     from storage.migrate import upgrade
@@ -139,19 +140,22 @@ async def _prepare(s: Settings, client):
     await register_search_attributes(client, s.temporal_namespace)
     engine = log_engine()
     upgrade(engine)
-    load_example(engine)
+    if example:
+        load_example(engine)
     load_rubrics(engine)
     return engine
 
 
-def setup() -> None:
-    """Prepare a cluster deployment once (docker-compose's pingyi-setup): register
+def setup(
+    example: Annotated[bool, typer.Option("--example/--no-example", help="load the example organization (a production directory is imported instead)")] = True,
+) -> None:
+    """Prepare a cluster deployment once (docker-compose's pingyi-migrate): register
     the search attributes, migrate the database, load the example organization."""
     s = settings()
     from service.temporal import connect
 
     async def _go():
-        engine = await _prepare(s, await _connect_with_retry(s, connect))
+        engine = await _prepare(s, await _connect_with_retry(s, connect), example=example)
         engine.dispose()
 
     run(_go())

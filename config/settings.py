@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     sign_in_window_minutes: float = Field(default=15, gt=0)
     token_days: float = Field(default=90, gt=0, description="default lifetime of a bearer token")
 
+    # a worker's probes and metrics (worker.py): unset, the worker serves neither
+    worker_health_bind: str | None = Field(default=None, description="host:port of the worker's /healthz, /readyz and /metrics (our Prometheus metrics)")
+    worker_shutdown_seconds: float = Field(default=30, ge=0, description="on SIGTERM: how long running tasks get to finish before they are cancelled")
+    worker_metrics_bind: str | None = Field(default=None, description="host:port of the Temporal SDK's Prometheus metrics")
+
     # the payload codec (service/codec.py): on everywhere unless development opts out
     codec_enabled: bool = Field(default=True, description="seal every Temporal payload with AES-256-GCM; may be off only in development")
     codec_keys: SecretStr | None = Field(default=None, description="'id:base64key' entries, comma-separated, newest first (the first seals)")

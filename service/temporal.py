@@ -56,8 +56,9 @@ def data_converter(settings: Settings | None = None, *, payload_codec: Encryptio
     return dataclasses.replace(pydantic_data_converter, payload_codec=chosen, failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.address, namespace=settings.temporal_namespace, data_converter=data_converter(settings))
+async def connect(settings: Settings, *, runtime=None) -> Client:
+    """``runtime``: a temporalio Runtime (the worker's, exporting SDK metrics); None: the default."""
+    return await Client.connect(settings.address, namespace=settings.temporal_namespace, data_converter=data_converter(settings), runtime=runtime)
 
 
 async def register_search_attributes(client: Client, namespace: str) -> list[str]:
