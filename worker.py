@@ -17,7 +17,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 
 from activities.campaigns import CampaignActivities, RoundActivities
 from activities.eventlog import EventLogActivities
-from app.projections.registry import keep_current
+from app.projections.registry import all_projections, keep_current, projector_for
 from config.logging import configure_logging
 from directory.service import load_rubrics
 from config.settings import Settings, get_settings
@@ -90,6 +90,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     probe_server = telemetry.serve_probes(settings.worker_health_bind, probes) if settings.worker_health_bind else None
     if probe_server:
         telemetry.REGISTRY.register(telemetry.ReviewGauges(client, asyncio.get_running_loop()))
+        projector = projector_for(engine)
+        telemetry.REGISTRY.register(telemetry.ProjectionLag(projector.positions, projector.store.head_position, [p.name for p in all_projections()]))
     heartbeat = asyncio.create_task(probes.heartbeat(stop))
     log.info("worker_started", task_queue=settings.task_queue, address=settings.address, namespace=settings.temporal_namespace)
     projections = asyncio.create_task(keep_current(engine, stop, settings.projection_poll_seconds))  # the read models follow the log

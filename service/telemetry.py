@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import structlog
@@ -83,6 +84,25 @@ class ReviewGauges:
         yield by_step
         if "overdue" in values:
             yield GaugeMetricFamily("pingyi_reviews_overdue", "running reviews past their step's deadline", value=values["overdue"])
+
+
+class ProjectionLag:
+    """Events each read model still has to project (the log's head position
+    minus the projection's tracking position), read at scrape time."""
+
+    def __init__(self, positions: Callable[[], dict[str, int]], head: Callable[[], int], names: list[str]) -> None:
+        self.positions, self.head, self.names = positions, head, names
+
+    def collect(self):
+        try:
+            head, at = self.head(), self.positions()
+        except Exception as e:  # the database is away: say so in the log, export nothing stale
+            log.warning("projection_lag_unavailable", error=f"{type(e).__name__}: {e}")
+            return
+        lag = GaugeMetricFamily("pingyi_projection_lag_events", "events of the log a read model has not projected yet", labels=["projection"])
+        for name in self.names:
+            lag.add_metric([name], max(head - at.get(name, 0), 0))
+        yield lag
 
 
 class Probes:

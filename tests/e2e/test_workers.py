@@ -161,7 +161,7 @@ async def test_sigkill_one_worker_the_other_finishes_every_review(cluster):
     _, health, sdk = cluster.workers["b"]
     status, body = get(f"http://127.0.0.1:{health}/metrics")
     assert status == 200
-    for name in ("pingyi_event_log_append_seconds_count", 'pingyi_events_appended_total{event_type="review.closed"}', "pingyi_reviews_by_step", "pingyi_deliveries_queued_total", "pingyi_reminders_sent_total"):
+    for name in ("pingyi_event_log_append_seconds_count", 'pingyi_events_appended_total{event_type="review.closed"}', "pingyi_reviews_by_step", "pingyi_deliveries_queued_total", "pingyi_reminders_sent_total", 'pingyi_projection_lag_events{projection="'):
         assert name in body, f"{name} missing from /metrics"
     closed_line = next(line for line in body.splitlines() if line.startswith('pingyi_events_appended_total{event_type="review.closed"}'))
     assert float(closed_line.split()[-1]) >= 1
