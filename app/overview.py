@@ -3,20 +3,19 @@ and tier, the overdue ones and those due this week, coverage per unit (who is
 due a review and has none yet), and a drill-down from the organization to a
 unit to a review.
 
-Served from a read model, never by asking thousands of workflows: one
-summary row per review, kept in memory by a projector that reads the event log
-by global position and remembers how far it got (each call first catches up
-with what was appended since; a new process rebuilds from position 0). The log
-stays the one source of truth; the summaries are a cache of a fold over it."""
+Served from the review-summary projection (``app.projections``: a projector
+reads the event log by global position and keeps one row per review), caught
+up before it is read; never by asking thousands of workflows."""
 
 from __future__ import annotations
 
-import threading
-import weakref
+import asyncio
+
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from app.access import require_signed_in_person
 from app.context import AppContext
@@ -44,64 +43,37 @@ class ReviewSummary(BaseModel):
     started_at: datetime
 
 
-class Summaries:
-    """The projection: review id -> summary, and the log position folded so far."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, ReviewSummary] = {}
-        self.position = 0
-        self.lock = threading.Lock()
-
-    def catch_up(self, ctx: AppContext) -> None:
-        with self.lock:
-            for rec in ctx.events.read_all(after_position=self.position):
-                self.apply(rec)
-                self.position = rec.position or self.position
-
-    def apply(self, rec) -> None:
-        t = rec.event_type
-        if not t.startswith("review."):
-            return
-        p = rec.payload
-        if t == "review.started":
-            spec = p["spec"]
-            subject = spec["subject"]
-            self.rows[rec.stream_id] = ReviewSummary(
-                review_id=rec.stream_id, campaign_id=spec["campaign_id"], subject_id=subject["subject_id"], subject_name=subject.get("display_name"),
-                unit_id=subject["unit_id"], tier=spec["tier"], level=spec["level"], reviewer_id=spec["reviewer_id"], step=Step.INVESTIGATE.value,
-                started_at=rec.occurred_at,
-            )
-            return
-        row = self.rows.get(rec.stream_id)
-        if row is None:
-            return
-        if t == "review.step_started":
-            row.step, row.due_at, row.overdue = p["step"], _dt(p["due_at"]), False
-        elif t == "review.deadline_extended" and p["step"] == row.step:
-            row.due_at, row.overdue = _dt(p["due_at"]), False
-        elif t == "review.deadline_passed" and p["step"] == row.step:
-            row.overdue = True
-        elif t == "review.reviewer_reassigned":
-            row.reviewer_id = p["reviewer_id"]
-        elif t == "review.closed":
-            row.step, row.due_at, row.overdue = Step.CLOSED.value, None, False
-        elif t == "review.cancelled":
-            row.step, row.due_at, row.overdue = Step.CANCELLED.value, None, False
+_COLUMNS = ("review_id", "campaign_id", "subject_id", "subject_name", "unit_id", "tier", "level", "reviewer_id", "step", "due_at", "overdue", "started_at")
 
 
-def _dt(v) -> datetime:
-    return v if isinstance(v, datetime) else datetime.fromisoformat(v)
+def load_summaries(ctx: AppContext, *, units: set[str] | None = None, campaign_id: str | None = None,
+                   review_ids: list[str] | None = None) -> list[ReviewSummary]:
+    """Rows of the review-summary projection (``app.projections``), optionally
+    within some units, one campaign, or some reviews. Callers catch up first."""
+    from app.projections.schema import review_summaries as t
+
+    q = select(*(t.c[c] for c in _COLUMNS))
+    if campaign_id is not None:
+        q = q.where(t.c.campaign_id == campaign_id)
+    if review_ids is not None:
+        q = q.where(t.c.review_id.in_(review_ids))
+    with ctx.read() as conn:
+        rows = conn.execute(q).all()
+    out = []
+    for r in rows:
+        if units is not None and r[4] not in units:
+            continue
+        due = r[9]
+        started = r[11]
+        out.append(ReviewSummary(review_id=r[0], campaign_id=r[1], subject_id=r[2], subject_name=r[3], unit_id=r[4], tier=r[5], level=r[6],
+                                 reviewer_id=r[7], step=r[8], due_at=_utc(due), overdue=bool(r[10]), started_at=_utc(started)))
+    return out
 
 
-_PROJECTIONS: "weakref.WeakKeyDictionary[AppContext, Summaries]" = weakref.WeakKeyDictionary()
-
-
-def summaries(ctx: AppContext) -> Summaries:
-    got = _PROJECTIONS.get(ctx)
-    if got is None:
-        got = _PROJECTIONS.setdefault(ctx, Summaries())
-    got.catch_up(ctx)
-    return got
+def _utc(v: datetime | None) -> datetime | None:
+    if v is None:
+        return None
+    return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
 
 
 # --------------------------------------------------------------------------
@@ -148,7 +120,6 @@ class Overview(BaseModel):
     due_this_week: list[ReviewSummary]
     children: list[UnitLink]  # the next level down, for the drill-down
     coverage: list[UnitCoverage]
-    as_of_position: int
 
 
 def _allowed_units(ctx: AppContext, principal: Principal) -> set[str] | None:
@@ -163,7 +134,12 @@ def _allowed_units(ctx: AppContext, principal: Principal) -> set[str] | None:
     raise Forbidden("the overview is for supervisors (a granted scope) and auditors", field="principal", message_zh="总览仅供督导人员（已授权范围）和审计人员查看")
 
 
-def overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Overview:
+async def overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Overview:
+    await ctx.catch_up()
+    return await asyncio.to_thread(_overview, ctx, principal, inp)
+
+
+def _overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Overview:
     allowed = _allowed_units(ctx, principal)
     d = ctx.directory.load()
     if inp.unit_id is not None:
@@ -176,8 +152,7 @@ def overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Overv
             within &= allowed
     else:
         within = allowed
-    proj = summaries(ctx)
-    rows = [r for r in proj.rows.values() if (within is None or r.unit_id in within) and (inp.campaign_id is None or r.campaign_id == inp.campaign_id)]
+    rows = load_summaries(ctx, units=within, campaign_id=inp.campaign_id)
     counts: dict[str, dict[int, int]] = {s: {t: 0 for t in TIERS} for s in ALL_STEPS}
     for r in rows:
         counts.setdefault(r.step, {t: 0 for t in TIERS})[r.tier] = counts.get(r.step, {}).get(r.tier, 0) + 1
@@ -216,7 +191,7 @@ def overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Overv
     return Overview(
         scope=sorted(allowed) if allowed is not None else [], unit_id=inp.unit_id, unit_name=d.unit_name(inp.unit_id) if inp.unit_id else None,
         breadcrumb=crumbs, total=len(rows), counts=counts, matching=len(chosen), reviews=chosen[: inp.limit], overdue=overdue[: inp.limit],
-        due_this_week=soon[: inp.limit], children=children, coverage=_coverage(ctx, d, rows, within, inp.campaign_id), as_of_position=proj.position,
+        due_this_week=soon[: inp.limit], children=children, coverage=_coverage(ctx, d, rows, within, inp.campaign_id),
     )
 
 

@@ -132,3 +132,27 @@ async def my_tasks(ctx: AppContext, principal: Principal, inp: MyTasksInput | No
     rows = _rows(ctx, person, after=None, limit=inp.limit, overdue_first=True)
     return MyTasks(person_id=person, tasks=[Task(review_id=r.review_id, subject_id=r.subject_id, subject_name=r.subject_name, step=r.step, role=r.role,
                                                  due_at=r.due_at, overdue=r.overdue, why=r.why, actions=r.actions) for r in rows])
+
+
+# ---- the subject's side ----------------------------------------------------
+
+
+class ReviewsOfMe(BaseModel):
+    person_id: str
+    reviews: list  # app.overview.ReviewSummary, newest first
+    asked: dict[str, list[str]]  # review id -> what the subject may do there now
+
+
+async def reviews_of_me(ctx: AppContext, principal: Principal) -> ReviewsOfMe:
+    """Every review of which the person is the subject (or acts for it), and
+    what each asks of them now (from the task inbox)."""
+    from app.overview import load_summaries
+    from app.projections.schema import review_people
+
+    person = require_signed_in_person(principal)
+    await ctx.catch_up()
+    with ctx.read() as conn:
+        ids = [r[0] for r in conn.execute(select(review_people.c.review_id).where(review_people.c.person_id == person, review_people.c.role == "subject"))]
+        asked = {r[0]: json.loads(r[1]) for r in conn.execute(select(review_tasks.c.review_id, review_tasks.c.actions).where(review_tasks.c.person_id == person))}
+    rows = sorted(load_summaries(ctx, review_ids=ids), key=lambda r: r.started_at, reverse=True) if ids else []
+    return ReviewsOfMe(person_id=person, reviews=rows, asked={k: v for k, v in asked.items() if k in set(ids)})

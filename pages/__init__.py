@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from pages import assets, locale_switch
-from pages.routes import dashboard, reviews, session, tasks
+from pages.routes import audit, dashboard, outbox, reviews, session, tasks
 from pages.web import PageError, page_error
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(locale_switch.use_locale)])
-for part in (assets, locale_switch, session, tasks, reviews, dashboard):
+for part in (assets, locale_switch, session, tasks, reviews, dashboard, audit, outbox):
     router.include_router(part.router)
 
 

@@ -15,7 +15,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, t
 STEPS = {
     "investigate": N_("Investigate"),
     "solicit_opinions": N_("Solicit opinions"),
-    "review": N_("Review"),
+    "review": N_("Write the review"),
     "notify": N_("Notify"),
     "rectify": N_("Rectify and report back"),
     "closed": N_("Closed"),

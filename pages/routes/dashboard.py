@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 
 from app.errors import AppError
 from app.overview import ALL_STEPS, TIERS, OverviewInput, overview
@@ -39,7 +38,7 @@ async def dashboard(request: Request, ctx: Ctx, who: Who, unit: str | None = Non
     step_value = step if step in ALL_STEPS else None
     overdue_value = {"yes": True, "no": False}.get(overdue or "")
     try:
-        ov = await run_in_threadpool(overview, ctx, who, OverviewInput(campaign_id=campaign or None, unit_id=unit or None, tier=tier_value, step=step_value, overdue=overdue_value))
+        ov = await overview(ctx, who, OverviewInput(campaign_id=campaign or None, unit_id=unit or None, tier=tier_value, step=step_value, overdue=overdue_value))
     except AppError as err:
         return error_page(request, err)
     steps = [s for s in ALL_STEPS]

@@ -42,7 +42,12 @@ def test_a_plan_missing_a_problem_is_refused_beside_it_then_fixed(browser, live,
     who = Person(browser, live, subject_id, lang=lang).sign_in()
     page = who.page
     try:
-        who.goto(f"/reviews/{rid}")
+        who.goto("/tasks")
+        assert page.locator(f'a[href="/reviews/{rid}"]').count() == 1, "the plan is on the subject's task list"
+        who.goto("/mine")
+        who.check("subject-mine")
+        page.locator(f'a[href="/reviews/{rid}"]').click()
+        page.wait_for_selector("#plan-form")
         due = (date.today() + timedelta(days=14)).isoformat()
         left_out = problems[-1].problem_id
         for prob in problems:
