@@ -10,6 +10,7 @@ up before it is read; never by asking thousands of workflows."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
@@ -47,9 +48,10 @@ _COLUMNS = ("review_id", "campaign_id", "subject_id", "subject_name", "unit_id",
 
 
 def load_summaries(ctx: AppContext, *, units: set[str] | None = None, campaign_id: str | None = None,
-                   review_ids: list[str] | None = None) -> list[ReviewSummary]:
+                   review_ids: list[str] | None = None, where=(), order_by=(), limit: int | None = None) -> list[ReviewSummary]:
     """Rows of the review-summary projection (``app.projections``), optionally
-    within some units, one campaign, or some reviews. Callers catch up first."""
+    within some units, one campaign, some reviews, further conditions, in an
+    order and up to a limit. Callers catch up first."""
     from app.projections.schema import review_summaries as t
 
     q = select(*(t.c[c] for c in _COLUMNS))
@@ -57,17 +59,31 @@ def load_summaries(ctx: AppContext, *, units: set[str] | None = None, campaign_i
         q = q.where(t.c.campaign_id == campaign_id)
     if review_ids is not None:
         q = q.where(t.c.review_id.in_(review_ids))
+    if units is not None:
+        q = q.where(t.c.unit_id.in_(sorted(units)))
+    for cond in where:
+        q = q.where(cond)
+    if order_by:
+        q = q.order_by(*order_by)
+    if limit is not None:
+        q = q.limit(limit)
     with ctx.read() as conn:
         rows = conn.execute(q).all()
-    out = []
-    for r in rows:
-        if units is not None and r[4] not in units:
-            continue
-        due = r[9]
-        started = r[11]
-        out.append(ReviewSummary(review_id=r[0], campaign_id=r[1], subject_id=r[2], subject_name=r[3], unit_id=r[4], tier=r[5], level=r[6],
-                                 reviewer_id=r[7], step=r[8], due_at=_utc(due), overdue=bool(r[10]), started_at=_utc(started)))
-    return out
+    # our own projection's rows: constructed without re-validation
+    return [ReviewSummary.model_construct(review_id=r[0], campaign_id=r[1], subject_id=r[2], subject_name=r[3], unit_id=r[4], tier=r[5], level=r[6],
+                                          reviewer_id=r[7], step=r[8], due_at=_utc(r[9]), overdue=bool(r[10]), started_at=_utc(r[11])) for r in rows]
+
+
+def _lean(ctx: AppContext, units: set[str] | None, campaign_id: str | None) -> list[tuple]:
+    """(subject_id, unit_id, tier, step, overdue) of every review in scope: what the counts need, nothing more."""
+    from app.projections.schema import review_summaries as t
+
+    q = select(t.c.subject_id, t.c.unit_id, t.c.tier, t.c.step, t.c.overdue)
+    if campaign_id is not None:
+        q = q.where(t.c.campaign_id == campaign_id)
+    with ctx.read() as conn:
+        rows = conn.execute(q).all()
+    return [tuple(r) for r in rows if units is None or r[1] in units]
 
 
 def _utc(v: datetime | None) -> datetime | None:
@@ -141,7 +157,7 @@ async def overview(ctx: AppContext, principal: Principal, inp: OverviewInput) ->
 
 def _overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Overview:
     allowed = _allowed_units(ctx, principal)
-    d = ctx.directory.load()
+    d, due = directory_facts(ctx)
     if inp.unit_id is not None:
         if d.unit(inp.unit_id) is None or (allowed is not None and inp.unit_id not in allowed):
             from app.errors import NotFound
@@ -152,23 +168,23 @@ def _overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Over
             within &= allowed
     else:
         within = allowed
-    rows = load_summaries(ctx, units=within, campaign_id=inp.campaign_id)
-    counts: dict[str, dict[int, int]] = {s: {t: 0 for t in TIERS} for s in ALL_STEPS}
-    for r in rows:
-        counts.setdefault(r.step, {t: 0 for t in TIERS})[r.tier] = counts.get(r.step, {}).get(r.tier, 0) + 1
-    far = datetime.max.replace(tzinfo=timezone.utc)
+    from app.projections.schema import review_summaries as t
 
-    def urgency(r: ReviewSummary):
-        return (not r.overdue, r.due_at or far, r.review_id)
-
-    open_rows = [r for r in rows if r.step in OPEN_STEPS]
-    now = datetime.now(timezone.utc)
-    week = now + timedelta(days=7)
-    chosen = [r for r in rows if (inp.tier is None or r.tier == inp.tier) and (inp.step is None or r.step == inp.step)
-              and (inp.overdue is None or r.overdue == inp.overdue)]
-    chosen.sort(key=urgency)
-    overdue = sorted((r for r in open_rows if r.overdue), key=urgency)
-    soon = sorted((r for r in open_rows if not r.overdue and r.due_at and r.due_at <= week), key=urgency)
+    rows = _lean(ctx, within, inp.campaign_id)
+    counts: dict[str, dict[int, int]] = {s: {tier: 0 for tier in TIERS} for s in ALL_STEPS}
+    for _subject, _unit, tier, step, _overdue in rows:
+        counts.setdefault(step, {x: 0 for x in TIERS})[tier] = counts.get(step, {}).get(tier, 0) + 1
+    matching = sum(1 for _s, _u, tier, step, od in rows if (inp.tier is None or tier == inp.tier) and (inp.step is None or step == inp.step)
+                   and (inp.overdue is None or bool(od) == inp.overdue))
+    urgency = (t.c.overdue.desc(), t.c.due_at, t.c.review_id)
+    week = datetime.now(timezone.utc) + timedelta(days=7)
+    is_open = t.c.step.in_(OPEN_STEPS)
+    filters = [c for c in (t.c.tier == inp.tier if inp.tier is not None else None, t.c.step == inp.step if inp.step is not None else None,
+                           t.c.overdue == inp.overdue if inp.overdue is not None else None) if c is not None]
+    scoped = dict(units=within, campaign_id=inp.campaign_id, limit=inp.limit)
+    chosen = load_summaries(ctx, where=filters, order_by=urgency, **scoped)
+    overdue = load_summaries(ctx, where=[is_open, t.c.overdue.is_(True)], order_by=urgency, **scoped)
+    soon = load_summaries(ctx, where=[is_open, t.c.overdue.is_(False), t.c.due_at <= week], order_by=urgency, **scoped)
 
     # the drill-down: the roots of the scope (or the unit's children), with their subtree counts
     if inp.unit_id is not None:
@@ -177,8 +193,8 @@ def _overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Over
         heads = [u.id for u in d.roots()]
     else:
         heads = [u for u in (principal.supervisor_scopes or ()) if d.unit(u) is not None]
-    per_unit = Counter(r.unit_id for r in rows)
-    per_unit_overdue = Counter(r.unit_id for r in overdue)
+    per_unit = Counter(r[1] for r in rows)
+    per_unit_overdue = Counter(r[1] for r in rows if r[4] and r[3] in OPEN_STEPS)
     children = []
     for uid in heads:
         sub = set(d.subtree(uid))
@@ -190,35 +206,60 @@ def _overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Over
                 crumbs.append(UnitLink(unit_id=uid, unit_name=d.unit_name(uid), reviews=0, overdue=0))
     return Overview(
         scope=sorted(allowed) if allowed is not None else [], unit_id=inp.unit_id, unit_name=d.unit_name(inp.unit_id) if inp.unit_id else None,
-        breadcrumb=crumbs, total=len(rows), counts=counts, matching=len(chosen), reviews=chosen[: inp.limit], overdue=overdue[: inp.limit],
-        due_this_week=soon[: inp.limit], children=children, coverage=_coverage(ctx, d, rows, within, inp.campaign_id),
+        breadcrumb=crumbs, total=len(rows), counts=counts, matching=matching, reviews=chosen, overdue=overdue,
+        due_this_week=soon, children=children, coverage=_coverage(d, due, rows, within),
     )
 
 
 MISSING_SHOWN = 10
 
 
-def _coverage(ctx: AppContext, d, rows: list[ReviewSummary], within: set[str] | None, campaign_id: str | None) -> list[UnitCoverage]:
-    """Per unit: the subjects the directory says are due a review, against the reviews there are."""
+class _Facts:
+    """The directory and who it says is due a review, derived once per
+    directory import (deriving the plan takes seconds on a national
+    directory; it changes only when a new directory is imported)."""
+
+    lock = threading.Lock()
+    cache: dict[tuple, tuple] = {}
+
+
+def directory_facts(ctx: AppContext):
     from directory.service import iter_assignments
 
-    by_subject: dict[str, list[ReviewSummary]] = defaultdict(list)
-    for r in rows:
-        by_subject[r.subject_id].append(r)
-    units: dict[str, dict] = {}
-    for a in iter_assignments(ctx.engine):
-        if within is not None and a.unit_id not in within:
+    latest = ctx.directory.imports(limit=1)
+    key = (str(ctx.engine.url), (latest[0].imported_at, latest[0].fingerprint) if latest else None)
+    with _Facts.lock:
+        got = _Facts.cache.get(key)
+        if got is None:
+            d = ctx.directory.load()
+            due: dict[str, list[tuple[str, str]]] = defaultdict(list)
+            for a in iter_assignments(ctx.engine):
+                due[a.unit_id].append((a.subject_id, a.subject_name))
+            _Facts.cache.clear()  # only the newest import is worth keeping
+            got = _Facts.cache[key] = (d, due)
+    return got
+
+
+COVERAGE_UNITS = 200
+
+
+def _coverage(d, due: dict[str, list[tuple[str, str]]], rows: list[tuple], within: set[str] | None) -> list[UnitCoverage]:
+    """Per unit: the subjects the directory says are due a review, against the
+    reviews there are; the units with the most subjects still missing first."""
+    closed, open_ = set(), set()
+    for subject_id, _unit, _tier, step, _od in rows:
+        if step == Step.CLOSED.value:
+            closed.add(subject_id)
+        elif step != Step.CANCELLED.value:
+            open_.add(subject_id)
+    tallies = []
+    for unit_id, subjects in due.items():
+        if within is not None and unit_id not in within:
             continue
-        u = units.setdefault(a.unit_id, {"due": 0, "reviewed": 0, "in_progress": 0, "missing": []})
-        u["due"] += 1
-        got = [r for r in by_subject.get(a.subject_id, []) if r.step != Step.CANCELLED.value]
-        if any(r.step == Step.CLOSED.value for r in got):
-            u["reviewed"] += 1
-        elif got:
-            u["in_progress"] += 1
-        else:
-            u["missing"].append(a.subject_name)
-    out = [UnitCoverage(unit_id=uid, unit_name=d.unit_name(uid), due=v["due"], reviewed=v["reviewed"], in_progress=v["in_progress"],
-                        missing=v["missing"][:MISSING_SHOWN], missing_count=len(v["missing"])) for uid, v in units.items()]
-    out.sort(key=lambda c: (-c.missing_count, c.unit_id))
-    return out
+        reviewed = sum(1 for s, _ in subjects if s in closed)
+        in_progress = sum(1 for s, _ in subjects if s not in closed and s in open_)
+        missing = [name for s, name in subjects if s not in closed and s not in open_]
+        tallies.append((unit_id, len(subjects), reviewed, in_progress, missing))
+    tallies.sort(key=lambda t: (-len(t[4]), t[0]))
+    return [UnitCoverage(unit_id=u, unit_name=d.unit_name(u), due=n, reviewed=rv, in_progress=ip, missing=m[:MISSING_SHOWN], missing_count=len(m))
+            for u, n, rv, ip, m in tallies[:COVERAGE_UNITS]]

@@ -88,10 +88,18 @@ def _translations(locale: str, mo_mtime: float, po_mtime: float) -> NullTranslat
     return Translations(buf, domain=DOMAIN)
 
 
+_loaded: dict[str, NullTranslations] = {}
+
+
 def translations(locale: str) -> NullTranslations:
-    folder = LOCALE_DIR / locale / "LC_MESSAGES"
-    mo, po = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
-    return _translations(locale, mo.stat().st_mtime if mo.exists() else -1.0, po.stat().st_mtime if po.exists() else -1.0)
+    """The catalogue of ``locale``, read once per process (a page asks for
+    hundreds of strings: no file system look-up per string)."""
+    got = _loaded.get(locale)
+    if got is None:
+        folder = LOCALE_DIR / locale / "LC_MESSAGES"
+        mo, po = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+        got = _loaded[locale] = _translations(locale, mo.stat().st_mtime if mo.exists() else -1.0, po.stat().st_mtime if po.exists() else -1.0)
+    return got
 
 
 def current_locale() -> str:

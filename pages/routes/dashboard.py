@@ -22,8 +22,8 @@ from pages.words import word
 
 router = APIRouter()
 
-ROWS_SHOWN = 100
-COVERAGE_SHOWN = 50
+ROWS_SHOWN = 50
+COVERAGE_SHOWN = 30
 
 
 def _json_for_script(data) -> Markup:
