@@ -26,7 +26,7 @@ class Person:
         self.folder = "zh-CN" if lang.startswith("zh") else "en"
         self.context = browser.new_context(locale=lang, viewport={"width": width, "height": 900}, base_url=live.url)
         self.page = self.context.new_page()
-        self.page.set_default_timeout(20_000)
+        self.page.set_default_timeout(60_000)  # a loaded CI machine is slow, not wrong
 
     def sign_in(self) -> "Person":
         page = self.page
