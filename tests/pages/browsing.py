@@ -8,7 +8,9 @@ import json
 import re
 from pathlib import Path
 
-from conftest import AXE, SHOTS
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
 
 BLOCKING = ("serious", "critical")
 AXE_RUN = """async () => {
