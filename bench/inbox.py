@@ -49,12 +49,15 @@ def spec_for(i: int, reviewers: int, campaign: str = "bench") -> ReviewSpec:
     )
 
 
-def populate(store: EventStore, reviews: int, reviewers: int, campaign: str = "bench") -> None:
+def populate(store: EventStore, reviews: int, reviewers: int, campaign: str = "bench", *, reviewer_of=None) -> None:
     """Every review opened; one in three has its findings recorded, one in
     six moved on to soliciting opinions, one in ten cancelled: commands decided
-    by the domain, as the workflow would."""
+    by the domain, as the workflow would. ``reviewer_of(i)`` may name a
+    reviewer for review ``i`` (None keeps the generated one)."""
     for i in range(reviews):
         spec = spec_for(i, reviewers, campaign)
+        if reviewer_of is not None and (person := reviewer_of(i)) is not None:
+            spec = spec.model_copy(update={"reviewer_id": person})
         now = T0 + timedelta(seconds=i)
         events = start(spec, now)
         state = fold(events)

@@ -17,21 +17,16 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 from app.accounts import CLI_ADMIN, Accounts, AddAccount, GrantRole
 from app.context import AppContext
-from bench.inbox import T0, spec_for
+from bench.inbox import populate as inbox_populate
 from config.settings import Settings
 from directory.service import load_example
-from domain import commands as c
 from domain.accounts import StandingRole
-from domain.events import to_records
-from domain.review import decide, fold, start
-from service import demo
 from storage.db import make_engine
 from storage.migrate import upgrade
 
@@ -40,25 +35,9 @@ PERSON = "P-000368"  # a reviewer of the example organization: the bench gives t
 
 
 def populate(ctx: AppContext, reviews: int, reviewers: int) -> None:
-    for i in range(reviews):
-        spec = spec_for(i, reviewers, "bench")
-        if i % reviewers == 7:
-            spec = spec.model_copy(update={"reviewer_id": PERSON})
-        now = T0 + timedelta(seconds=i)
-        events = start(spec, now)
-        state = fold(events)
-        cmds: list[c.Command] = []
-        if i % 3 == 0:
-            cmds.append(demo.findings(spec))
-            if i % 6 == 0:
-                cmds.append(c.CloseInvestigation(actor_id=spec.reviewer_id))
-        if i % 10 == 1:
-            cmds.append(c.CancelReview(actor_id="office", reason="merged"))
-        for cmd in cmds:
-            more = decide(state, cmd, now)
-            events += more
-            state = fold(more, state)
-        ctx.events.append(spec.review_id, 0, to_records(spec.review_id, 0, events, f"start:bench-{i}"))
+    """bench.inbox's population, with PERSON the reviewer of every
+    ``reviewers``-th review so their task list has work on it."""
+    inbox_populate(ctx.events, reviews, reviewers, reviewer_of=lambda i: PERSON if i % reviewers == 7 else None)
 
 
 async def timed(client: httpx.AsyncClient, path: str, repeat: int) -> tuple[list[float], int]:
