@@ -35,7 +35,7 @@ def _need_browser() -> None:
         pytest.skip(why)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live(tmp_path_factory):
     _need_browser()
     from live import LiveService
@@ -45,8 +45,11 @@ def live(tmp_path_factory):
     service.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """Package-scoped, not session: Playwright's sync API keeps an event loop
+    running on this thread while it is open, and every async test after it
+    (pytest-asyncio's Runner) would then refuse to start."""
     _need_browser()
     from playwright.sync_api import sync_playwright
 
