@@ -78,3 +78,14 @@ def engine(db_url):
     upgrade(eng)
     yield eng
     eng.dispose()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The browser tests run last. Playwright's sync API keeps an event loop
+    running on the main thread while its browser is open (and its teardown can
+    leave it so), and any async test after it would then fail to start
+    ('Runner.run() cannot be called from a running event loop')."""
+    pages = [i for i in items if i.path.parent.name == "pages" and i.path.parent.parent.name == "tests"]
+    if pages:
+        last = set(map(id, pages))
+        items[:] = [i for i in items if id(i) not in last] + pages
