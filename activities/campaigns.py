@@ -64,6 +64,7 @@ class CampaignActivities:
         spec, _, _ = stored
         entries = await asyncio.to_thread(self.store.entries, inp.campaign_id, inp.offset, inp.limit)
         gate = asyncio.Semaphore(PARALLEL_STARTS)
+        activity.heartbeat()
 
         async def one(e: PlanEntry) -> bool:
             d = await asyncio.to_thread(self.directory.load_neighbourhood, e.subject_id)
@@ -74,6 +75,8 @@ class CampaignActivities:
                     return True
                 except WorkflowAlreadyStartedError:
                     return False
+                finally:
+                    activity.heartbeat()
 
         fresh = await asyncio.gather(*(one(e) for e in entries))
         started = sum(fresh)
@@ -85,12 +88,14 @@ class CampaignActivities:
         entries = await asyncio.to_thread(self.store.entries, inp.campaign_id, inp.offset, inp.limit)
         command = CancelReview(actor_id=inp.actor_id, reason=inp.reason)
         gate = asyncio.Semaphore(PARALLEL_STARTS)
+        activity.heartbeat()
 
         async def one(e: PlanEntry) -> bool:
             review_id = review_id_for(inp.campaign_id, e.subject_id)
             async with gate:
                 try:
                     await send(self.client, review_id, command, update_id=f"campaign-cancel-{review_id}")
+                    activity.heartbeat()
                     return True
                 except CommandRejected as err:
                     if err.field == "actor_id":  # the campaign's actor may not cancel it: say so, do not hide it

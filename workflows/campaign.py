@@ -34,9 +34,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.procedure import Role
     from workflows.campaign_messages import CampaignCommand, CampaignInput, CampaignProgress
 
+# A batch heartbeats after each review it starts or cancels, so a worker killed
+# mid-batch hands the batch to another worker within the heartbeat timeout,
+# not after the whole start-to-close timeout.
 BATCH_OPTIONS = dict(
     start_to_close_timeout=timedelta(minutes=10),
-    heartbeat_timeout=None,
+    heartbeat_timeout=timedelta(seconds=20),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+)
+COUNT_OPTIONS = dict(
+    start_to_close_timeout=timedelta(minutes=1),
     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
 )
 APPEND_OPTIONS = dict(
@@ -78,7 +85,7 @@ class CampaignWorkflow:
             p.already_existing += res.existing
         while not p.cancelled:  # every review started: watch them finish
             p.state = "watching"
-            p.counts = await workflow.execute_activity(COUNT_REVIEWS, p.campaign_id, result_type=ReviewCounts, **BATCH_OPTIONS)
+            p.counts = await workflow.execute_activity(COUNT_REVIEWS, p.campaign_id, result_type=ReviewCounts, **COUNT_OPTIONS)
             self._rounds += 1
             if p.counts.started >= p.started and p.counts.completed + p.counts.cancelled >= p.started:
                 p.state = "completed"
@@ -103,7 +110,7 @@ class CampaignWorkflow:
                     break
                 p.cancel_offset += res_c.seen
                 p.reviews_cancelled += res_c.cancelled
-            p.counts = await workflow.execute_activity(COUNT_REVIEWS, p.campaign_id, result_type=ReviewCounts, **BATCH_OPTIONS)
+            p.counts = await workflow.execute_activity(COUNT_REVIEWS, p.campaign_id, result_type=ReviewCounts, **COUNT_OPTIONS)
             p.state = "cancelled"
         await workflow.wait_condition(workflow.all_handlers_finished)
         return p
