@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.errors import AppError
+from config.logging import get_logger
+
+log = get_logger("pingyi.api")
 
 
 class ErrorDetail(BaseModel):
@@ -54,6 +58,14 @@ def _field_of(loc: tuple) -> str | None:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        """A browser that left while its form was still being read (the person
+        clicked on, or closed the tab) is not a server error: nothing was
+        recorded, and nobody is waiting for the answer."""
+        log.info("client_disconnected", method=request.method, path=request.url.path)
+        return Response(status_code=499)
+
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None

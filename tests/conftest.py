@@ -87,7 +87,5 @@ def pytest_collection_modifyitems(session, config, items):
     ('Runner.run() cannot be called from a running event loop')."""
     pages = [i for i in items if i.path.parent.name == "pages" and i.path.parent.parent.name == "tests"]
     if pages:
-        for item in pages:  # a browser step can stall on a loaded machine (seen once per few runs): retried, and reported as rerun
-            item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=2))
         last = set(map(id, pages))
         items[:] = [i for i in items if id(i) not in last] + pages

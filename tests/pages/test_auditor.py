@@ -48,8 +48,8 @@ def test_auditor_opens_a_timeline_picks_a_time_and_sees_the_state_then(browser, 
     try:
         who.goto("/audit")
         page.fill("#f-q", rid)
-        page.locator('form[role=search] button').click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator('form[role=search] button').click()
         who.check("audit-search")
         page.locator(f'a[href="/audit/reviews/{rid}"]').click()
         page.wait_for_selector("#timeline")

@@ -61,8 +61,8 @@ def walk(browser, live, lang: str, tag: str) -> None:
 
         # step 1: findings for every point, one with an uploaded file; then close
         fill_investigation(page, codes, upload=("检查记录.pdf", b"%PDF-1.4\n% evidence for the browser test\n"))
-        page.locator('form[action$="/findings"] button[type=submit]').click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator('form[action$="/findings"] button[type=submit]').click()
         assert page.locator("a[href*='/evidence/']").count() == 1, "the uploaded file is listed with its hash"
         page.locator('form[action$="/do/close_investigation"] button').click()
         page.wait_for_selector("#h-opinions")
@@ -73,16 +73,16 @@ def walk(browser, live, lang: str, tag: str) -> None:
         page.select_option("#f-respondent_group", "members")
         page.fill("#f-respondents", "12")
         page.fill("#f-summary", "党员普遍认为班子团结，但联系群众不够")
-        page.locator('form[action$="/opinions"] button[type=submit]').click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator('form[action$="/opinions"] button[type=submit]').click()
         page.locator('form[action$="/do/close_opinion_solicitation"] button').click()
         page.wait_for_selector("#review-form")
         reviewer.check(f"{tag}-3-review")
 
         # step 3: a praise-only problem is refused beside its field; fixed, accepted
         fill_review(page, codes, praise_only_at=codes[0])
-        page.locator("#review-form button[type=submit]").click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator("#review-form button[type=submit]").click()
         error = page.locator(f"#err-p-{codes[0]}-problems")
         assert error.is_visible(), "the refusal is shown beside the problems field"
         assert page.locator(f"#f-p-{codes[0]}-problems").get_attribute("aria-invalid") == "true"
@@ -110,25 +110,25 @@ def walk(browser, live, lang: str, tag: str) -> None:
             sp.fill(f"#f-m-{pid}-action", "建立学习台账，每月检查")
             sp.fill(f"#f-m-{pid}-due_date", due)
             sp.fill(f"#f-m-{pid}-evidence", "学习台账和检查记录")
-        sp.locator("#plan-form button[type=submit]").click()
-        sp.wait_for_load_state("load")
+        with sp.expect_navigation():
+            sp.locator("#plan-form button[type=submit]").click()
         assert sp.locator("#plan-form").count() == 0
         reviewer.goto(f"/reviews/{rid}")
         reviewer.check(f"{tag}-5-plan-decision")
-        page.locator('form[action$="/plan-decision"] button[value=accept]').click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator('form[action$="/plan-decision"] button[value=accept]').click()
         subject.goto(f"/reviews/{rid}")
         for sel in sp.locator("#progress-form select").all():
             sel.select_option("done")
         sp.fill("#f-summary", "各项整改措施均已落实")
         subject.check(f"{tag}-5-subject-report")
-        sp.locator('#progress-form button[value=report_back]').click()
-        sp.wait_for_load_state("load")
+        with sp.expect_navigation():
+            sp.locator('#progress-form button[value=report_back]').click()
         reviewer.goto(f"/reviews/{rid}")
         page.select_option("#f-outcome", "satisfactory")
         page.fill("#f-comments", "整改到位")
-        page.locator('form[action$="/evaluation"] button[type=submit]').click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator('form[action$="/evaluation"] button[type=submit]').click()
         reviewer.check(f"{tag}-closed")
         closed = live.call(show_review(live.ctx, OFFICE, ShowReviewInput(review_id=rid)))
         assert closed.step == "closed"

@@ -31,8 +31,8 @@ def test_a_wrong_password_is_refused_on_the_page_and_the_dev_sign_in_works(brows
         assert "/signin" in page.url, "a page that needs a person sends the browser to sign in"
         page.fill("#f-person_id", "P-000368")
         page.fill("#f-password", "not-the-password")
-        page.locator('form[action="/signin"] button[type=submit]').click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator('form[action="/signin"] button[type=submit]').click()
         assert page.locator(".error").count() >= 1
         who.check("signin-refused")
         who.sign_in()
@@ -48,8 +48,8 @@ def test_language_switch_is_remembered(browser, live):
     try:
         who.goto("/signin")
         who.page.select_option("#lang-select", "en")
-        who.page.locator('form[action="/lang"] button').click()
-        who.page.wait_for_load_state("load")
+        with who.page.expect_navigation():
+            who.page.locator('form[action="/lang"] button').click()
         assert who.page.locator("h1").inner_text() == "Sign in"
         who.goto("/signin")
         assert who.page.locator("h1").inner_text() == "Sign in"

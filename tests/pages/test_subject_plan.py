@@ -56,8 +56,8 @@ def test_a_plan_missing_a_problem_is_refused_beside_it_then_fixed(browser, live,
             page.fill(f"#f-m-{prob.problem_id}-action", "修订制度并组织学习")
             page.fill(f"#f-m-{prob.problem_id}-due_date", due)
             page.fill(f"#f-m-{prob.problem_id}-evidence", "修订后的制度文本")
-        page.locator("#plan-form button[type=submit]").click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator("#plan-form button[type=submit]").click()
         beside = page.locator(f"#measure-{left_out} .field-error")
         assert beside.is_visible(), "the problem without a measure is marked where it is"
         assert left_out in page.locator("#plan-form .error").first.inner_text()
@@ -66,8 +66,8 @@ def test_a_plan_missing_a_problem_is_refused_beside_it_then_fixed(browser, live,
         who.check("subject-plan-refused")
         page.fill(f"#f-m-{left_out}-action", "开展专项整治")
         page.fill(f"#f-m-{left_out}-due_date", due)
-        page.locator("#plan-form button[type=submit]").click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator("#plan-form button[type=submit]").click()
         assert page.locator("#plan-form").count() == 0
         who.check("subject-plan-submitted")
         after = live.call(show_review(live.ctx, OFFICE, ShowReviewInput(review_id=rid)))

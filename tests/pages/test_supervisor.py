@@ -36,8 +36,8 @@ def test_supervisor_filters_to_overdue_reviews_of_one_tier_and_reassigns_one(bro
         who.check("dashboard")
         page.select_option("#f-tier", str(target.tier))
         page.select_option("#f-overdue", "yes")
-        page.locator("#filters button[type=submit]").click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator("#filters button[type=submit]").click()
         assert f"tier={target.tier}" in page.url and "overdue=yes" in page.url
         who.check("dashboard-overdue-tier")
         link = page.locator(f'#list ~ div a[href^="/reviews/{rid}"]').first
@@ -45,8 +45,8 @@ def test_supervisor_filters_to_overdue_reviews_of_one_tier_and_reassigns_one(bro
         page.wait_for_selector("#h-supervise")
         who.check("review-supervise")
         page.fill("#sv-reviewer", new_reviewer)
-        page.locator('form[action$="/supervise/reassign_reviewer"] button').click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator('form[action$="/supervise/reassign_reviewer"] button').click()
         assert page.locator("#err-reason").is_visible(), "a reassignment without a reason is refused beside the reason"
         page.fill("#sv-reviewer", new_reviewer)
         page.fill("#sv-reason-reassign", "原点评人长期外出")
@@ -57,8 +57,8 @@ def test_supervisor_filters_to_overdue_reviews_of_one_tier_and_reassigns_one(bro
         assert after.spec.reviewer_id == new_reviewer
         # drill-down: organization -> unit -> review
         who.goto("/dashboard")
-        page.locator("h2:has-text('%s') + div a" % ("下级单位" if lang.startswith("zh") else "Units")).first.click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.locator("h2:has-text('%s') + div a" % ("下级单位" if lang.startswith("zh") else "Units")).first.click()
         assert "unit=" in page.url
         who.check("dashboard-unit")
     finally:

@@ -19,8 +19,10 @@ from typer.testing import CliRunner
 from cli.main import app
 from config.settings import get_settings
 from directory.service import load_example
+from service.campaigns import workflow_id_of
 from storage.db import make_engine
 from storage.migrate import upgrade
+from workflows.campaign_messages import CampaignProgress
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,6 +77,11 @@ async def test_plan_launch_status_cancel_and_redraw(dev_env, cli_env):
         assert refused.exit_code == 2 and "reason" in refused.output
         cancelled = await in_process("campaign", "cancel", cid, "--reason", "replaced")
         assert cancelled.exit_code == 0, cancelled.output
+        # the cancel is accepted at once and its batches cancel the reviews on this
+        # worker: the campaign ends when they are done (leaving the worker before
+        # would strand the batch's updates with no worker to run them)
+        ended = await asyncio.wait_for(dev_env.client.get_workflow_handle(workflow_id_of(cid), result_type=CampaignProgress).result(), timeout=120)
+        assert ended.state == "cancelled" and ended.reviews_cancelled == 5, ended
     redrawn = invoke("audit", "redraw", cid)
     assert redrawn.exit_code == 0 and "reproduced" in redrawn.output, redrawn.output
     ledger = invoke("campaign", "ledger", "2026-H2", "--show", "0")
