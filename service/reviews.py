@@ -79,7 +79,12 @@ async def send(client: Client, review_id: str, command: Command, *, update_id: s
             if rejected is not None:
                 raise rejected from None
             raise
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
+        except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+            if isinstance(err.__cause__, asyncio.CancelledError):
+                # the SDK reports our own task's cancellation (a worker shutting
+                # down cancels the activity sending this) as this error: trying
+                # again would swallow the cancellation and hold the shutdown
+                raise asyncio.CancelledError() from err
             # the server did not answer in time (a loaded server): the same
             # update id again is safe, Temporal runs an update id once
             if attempt == UPDATE_ATTEMPTS - 1:
