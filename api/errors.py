@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from app.errors import AppError
+from app.errors import AppError, field_and_reason
 from config.logging import get_logger
 
 log = get_logger("pingyi.api")
@@ -51,10 +51,10 @@ def error_body(code: str, message: str, *, field: str | None = None, message_zh:
     return {"error": {"code": code, "field": field, "message": message, "message_zh": message_zh or message}}
 
 
-def _field_of(loc: tuple) -> str | None:
-    # ("body", "fields", "x") -> "fields.x"; ("query", "limit") -> "limit"
+def _located(loc: tuple, msg: str) -> tuple[str | None, str]:
+    # ("body", "fields", "x") -> "fields.x"; ("query", "limit") -> "limit"; a rule across fields names its own
     parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else [str(p) for p in loc]
-    return ".".join(parts) or None
+    return field_and_reason(parts, msg)
 
 
 def install(app: FastAPI) -> None:
@@ -75,8 +75,7 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = _field_of(tuple(first.get("loc", ())))
-        msg = str(first.get("msg", "invalid"))
+        field, msg = _located(tuple(first.get("loc", ())), str(first.get("msg", "invalid")))
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         return JSONResponse(error_body("bad_input", f"{field or 'request'}: {msg}{more}", field=field, message_zh=f"{field or '请求'}：输入无效（{msg}）"), status_code=422)
 

@@ -43,8 +43,29 @@ def after_of(cursor: str | None) -> str | None:
 P = TypeVar("P", bound=Page)
 
 
-def page_of(cls: type[P], rows: Sequence, limit: int, key: Callable[[object], str]) -> P:
-    """``rows`` fetched with ``limit + 1``: the extra one only says there is more."""
+def page_of(cls: type[P], rows: Sequence, limit: int, key: Callable[[object], str], **fields) -> P:
+    """``rows`` fetched with ``limit + 1``: the extra one only says there is more.
+    ``fields``: the page's own fields besides ``items`` (what the list is of)."""
     items = list(rows[:limit])
     more = len(rows) > limit
-    return cls(items=items, next_cursor=encode_cursor(key(items[-1])) if more and items else None)
+    return cls(items=items, next_cursor=encode_cursor(key(items[-1])) if more and items else None, **fields)
+
+
+def page_in_order(cls: type[P], items: Sequence, cursor: str | None, limit: int, key: Callable[[object], str], **fields) -> P:
+    """A page of a list already in memory and in its own order (a declaration,
+    a log's positions, a derivation), which need not be sorted: the cursor
+    names the last item's place and key, so a page follows on exactly, and a
+    cursor whose item is no longer there (the list changed under it, or it
+    came from another list) is bad input rather than a silent skip."""
+    after = after_of(cursor)
+    start = 0
+    if after is not None:
+        place, _, last = after.partition("\t")
+        if not place.isdigit() or int(place) >= len(items) or key(items[int(place)]) != last:
+            raise BadInput("not a cursor of this list (it may have changed): start again without one", field="cursor",
+                           message_zh="游标不属于此列表（列表可能已变化），请不带游标重新开始")
+        start = int(place) + 1
+    chunk = list(items[start:start + limit])
+    more = start + len(chunk) < len(items)
+    nxt = encode_cursor(f"{start + len(chunk) - 1}\t{key(chunk[-1])}") if more and chunk else None
+    return cls(items=chunk, next_cursor=nxt, **fields)

@@ -78,3 +78,15 @@ def database_unavailable(exc: BaseException) -> Unavailable:
         return Unavailable(f"the database is not set up yet ({text}): start Pingyi once ('make run') or run 'reviewctl setup'",
                            message_zh="数据库尚未初始化：请先运行 make run 或 reviewctl setup")
     return Unavailable(f"the database does not answer: {text}", message_zh="数据库无法访问")
+
+
+def field_and_reason(loc: list[str], msg: str) -> tuple[str | None, str]:
+    """The field a validation error is about, and why. A rule across fields
+    (a model validator) has no location of its own, so it names its field at
+    the head of its message (``sample: a random round needs a sample``): that
+    head becomes the field."""
+    msg = msg.removeprefix("Value error, ")
+    head, sep, rest = msg.partition(": ")
+    if sep and head and " " not in head and "." not in head:
+        loc, msg = [*loc, head], rest
+    return ".".join(loc) or None, msg
