@@ -72,6 +72,27 @@ def covering_scope(directory: DirectoryStore, principal: Principal, unit_id: str
     return None
 
 
+def covering_scope_of(directory: DirectoryStore, principal: Principal, unit_id: str | None) -> str | None:
+    """The granted scope whose subtree holds ``unit_id``'s whole subtree;
+    ``unit_id`` None stands for the whole organization, which only a grant
+    over a top unit (one with no parent) covers."""
+    if unit_id is not None:
+        return covering_scope(directory, principal, unit_id)
+    if not principal.supervisor_scopes:
+        return None
+    with directory._reader() as conn:
+        tops = {r[0] for r in conn.execute(select(units_t.c.id).where(units_t.c.id.in_(principal.supervisor_scopes), units_t.c.parent_id.is_(None),
+                                                                       units_t.c.external.is_(False)))}
+    return next((s for s in principal.supervisor_scopes if s in tops), None)
+
+
+def is_office(settings, principal: Principal) -> bool:
+    """The configured office (``settings.supervisor_ids``: a supervisor of every
+    review), or the local operator of ``reviewctl`` on the server itself, who
+    acts as the office (whoever runs it there can read the database anyway)."""
+    return principal.via == "cli" or (principal.person_id is not None and principal.person_id in settings.supervisor_ids)
+
+
 def review_roles(principal: Principal, state: ReviewState) -> set[Role]:
     """The principal's roles on this review from its assignment (and the office)."""
     if principal.person_id is None or state.spec is None:

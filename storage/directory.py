@@ -253,6 +253,54 @@ class DirectoryStore:
             people = [Person(id=r[0], name=r[1]) for r in conn.execute(select(people_t.c.id, people_t.c.name).where(people_t.c.id.in_(sorted(person_ids))))]
             return Directory.build(units.values(), people, members)
 
+    # ---- look-ups, a page at a time (keyset on the id) --------------------
+
+    def unit(self, unit_id: str) -> Unit | None:
+        with self._reader() as conn:
+            r = conn.execute(select(*(units_t.c[c] for c in _UNIT_COLS)).where(units_t.c.id == unit_id)).first()
+        return _unit_from_row(r) if r is not None else None
+
+    def unit_sizes(self, unit_id: str) -> tuple[int, int]:
+        """How many units sit directly under ``unit_id``, and how many people
+        belong to it (leadership team and members, not the leader)."""
+        with self._reader() as conn:
+            children = conn.execute(select(func.count()).select_from(units_t).where(units_t.c.parent_id == unit_id)).scalar_one()
+            people = conn.execute(select(func.count()).select_from(memberships_t).where(memberships_t.c.unit_id == unit_id)).scalar_one()
+        return children, people
+
+    def units_under(self, parent_id: str | None, after: str | None, limit: int) -> list[Unit]:
+        """The units directly under ``parent_id`` (None: the top of the tree), by id."""
+        q = select(*(units_t.c[c] for c in _UNIT_COLS)).order_by(units_t.c.id).limit(limit)
+        q = q.where(units_t.c.parent_id.is_(None) if parent_id is None else units_t.c.parent_id == parent_id)
+        if after is not None:
+            q = q.where(units_t.c.id > after)
+        with self._reader() as conn:
+            return [_unit_from_row(r) for r in conn.execute(q)]
+
+    def members_of(self, unit_id: str, after: str | None, limit: int) -> list[tuple[str, str, str]]:
+        """(person id, name, role) of the people in ``unit_id``, by person id."""
+        q = (select(memberships_t.c.person_id, people_t.c.name, memberships_t.c.role)
+             .select_from(memberships_t.outerjoin(people_t, people_t.c.id == memberships_t.c.person_id))
+             .where(memberships_t.c.unit_id == unit_id).order_by(memberships_t.c.person_id).limit(limit))
+        if after is not None:
+            q = q.where(memberships_t.c.person_id > after)
+        with self._reader() as conn:
+            return [(r[0], r[1] or "", r[2]) for r in conn.execute(q)]
+
+    def person(self, person_id: str) -> tuple[Person, list[tuple[str, str, str]]] | None:
+        """A person and their posts: (unit id, unit name, role) for each unit
+        they lead (role ``leader``), sit in the leadership team of, or belong to."""
+        with self._reader() as conn:
+            r = conn.execute(select(people_t.c.id, people_t.c.name).where(people_t.c.id == person_id)).first()
+            if r is None:
+                return None
+            led = [(u[0], u[1], "leader") for u in conn.execute(select(units_t.c.id, units_t.c.name).where(units_t.c.leader_id == person_id).order_by(units_t.c.id))]
+            rest = [(m[0], m[1] or "", m[2]) for m in conn.execute(
+                select(memberships_t.c.unit_id, units_t.c.name, memberships_t.c.role)
+                .select_from(memberships_t.outerjoin(units_t, units_t.c.id == memberships_t.c.unit_id))
+                .where(memberships_t.c.person_id == person_id).order_by(memberships_t.c.unit_id))]
+        return Person(id=r[0], name=r[1]), led + rest
+
     def imports(self, limit: int = 20) -> list[ImportResult]:
         with self._reader() as conn:
             rows = conn.execute(select(imports_t).order_by(imports_t.c.id.desc()).limit(limit)).mappings().all()

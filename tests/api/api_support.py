@@ -7,6 +7,7 @@ from argon2 import PasswordHasher
 from app.accounts import CLI_ADMIN, Accounts, AddAccount, GrantRole, IssueToken
 from config.settings import Settings
 from domain.accounts import StandingRole, TokenScope
+from storage.directory import DirectoryStore
 from storage.eventlog import EventStore
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -21,6 +22,13 @@ class LocalContext:
         self.settings = settings
         self.engine = engine
         self.events = EventStore(engine)
+        self.directory = DirectoryStore(engine)
+
+    async def temporal(self):
+        """No engine behind this context: what a context says when Temporal does not answer."""
+        from app.context import unavailable
+
+        raise unavailable(self.settings)
 
     def close(self) -> None:
         self.engine.dispose()
