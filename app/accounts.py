@@ -17,6 +17,8 @@ database anyway, and someone has to create the first administrator.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -35,9 +37,10 @@ from app.principal import Principal
 from config.settings import Settings
 from domain.accounts import (
     AccountCreated, FailureReason, PasswordChanged, RoleGranted, RoleRevoked, SignedIn, SignedOut, SignInFailed,
-    SignInMethod, StandingRole, TokenIssued, TokenRevoked, TokenScope, account_stream,
+    SignInMethod, StandingRole, TokenIssued, TokenRevoked, TokenScope, UnknownLoginRefused, account_stream, unknown_login_stream,
 )
 from domain.events import DomainEvent, to_records
+from domain.org import PersonId
 from storage.accounts import AccountRow, AccountStore, TokenRow
 from storage.eventlog import EventConflict, EventStore
 
@@ -46,6 +49,15 @@ log = structlog.get_logger("pingyi.accounts")
 CLI_ADMIN = Principal(kind="person", person_id="cli", administrator=True, via="cli")
 MIN_PASSWORD = 8
 ALL_SCOPES = tuple(TokenScope)
+_PERSON_ID = TypeAdapter(PersonId)
+
+
+def _person_id_shaped(login: str) -> str | None:
+    """``login`` if it looks like a person id, else None (see UnknownLoginRefused)."""
+    try:
+        return _PERSON_ID.validate_python(login)
+    except ValidationError:
+        return None
 
 
 # ---- inputs and results ----------------------------------------------------
@@ -269,9 +281,11 @@ class Accounts:
     def sign_in(self, login: str, password: str, client: str) -> SignedInSession:
         """Check a password, within the rate limit per account and per client
         address. A login that names no account is refused the same way (and
-        costs the same time) as a wrong password, so sign-in does not tell
-        which person ids have accounts; it is logged, not written to the event
-        log (what was typed may be a password in the wrong box)."""
+        costs the same time: a hash check and an append) as a wrong password,
+        so sign-in does not tell which person ids have accounts; it counts
+        towards the same limits, and is an event of its own stream
+        (``domain.accounts.unknown_login_stream``) with the login only if it has a person
+        id's shape (what was typed may be a password in the wrong box)."""
         now = self.now()
         login = (login or "").strip()[:64]
         client = (client or "unknown")[:200]
@@ -280,8 +294,7 @@ class Accounts:
         by_login, by_client = self.store.failures_since(login, client, since)
         limit = self.settings.sign_in_max_failures
         if by_login >= limit or by_client >= limit:
-            if acc is not None:
-                self._record(acc.id, [SignInFailed(occurred_at=now, actor_id=acc.person_id, account_id=acc.id, failure=FailureReason.RATE_LIMITED, client=client)])
+            self._record_failure(acc, login, FailureReason.RATE_LIMITED, client, now)
             log.warning("sign_in_rate_limited", login_failures=by_login, client_failures=by_client, client=client)
             minutes = self.settings.sign_in_window_minutes
             raise TooManyAttempts(
@@ -298,8 +311,7 @@ class Accounts:
             failure = FailureReason.DISABLED
         if failure is not None:
             self.store.record_failure(login, client, now)
-            if acc is not None:
-                self._record(acc.id, [SignInFailed(occurred_at=now, actor_id=acc.person_id, account_id=acc.id, failure=failure, client=client)])
+            self._record_failure(acc, login, failure, client, now)
             log.info("sign_in_failed", account_id=acc.id if acc else None, failure=failure.value, client=client)
             raise NotSignedIn("the person id or the password is not right", field="password", message_zh="人员编号或密码不正确")
         if self.hasher.check_needs_rehash(acc.password_hash):
@@ -423,10 +435,20 @@ class Accounts:
             self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
         return self._dummy_hash
 
+    def _record_failure(self, acc: AccountRow | None, login: str, failure: FailureReason, client: str, now: datetime) -> None:
+        if acc is not None:
+            self._record(acc.id, [SignInFailed(occurred_at=now, actor_id=acc.person_id, account_id=acc.id, failure=failure, client=client)])
+            return
+        failure = FailureReason.RATE_LIMITED if failure is FailureReason.RATE_LIMITED else FailureReason.NO_ACCOUNT
+        digest = hmac.new(self.settings.session_secret.encode(), login.encode(), hashlib.sha256).hexdigest()[:24]
+        self._append(unknown_login_stream(digest), [UnknownLoginRefused(occurred_at=now, login=_person_id_shaped(login), failure=failure, client=client)])
+
     def _record(self, account_id: str, evs: list[DomainEvent]) -> None:
-        """Append to the account's stream; another writer on the same account
+        self._append(account_stream(account_id), evs)
+
+    def _append(self, stream: str, evs: list[DomainEvent]) -> None:
+        """Append to an account's stream; another writer on the same stream
         (two sign-ins at once) only moves the expected version."""
-        stream = account_stream(account_id)
         for _ in range(10):
             version = self.events.stream_version(stream)
             try:

@@ -33,11 +33,25 @@ class TokenScope(StrEnum):
     DIRECTORY_READ = "directory:read"
     AUDIT_READ = "audit:read"
     OUTBOX_READ = "outbox:read"
+    CAMPAIGNS_READ = "campaigns:read"  # a campaign's status, the coverage ledger, round schedules
+    CAMPAIGNS_WRITE = "campaigns:write"  # plan, launch, pause, resume, cancel; change round schedules
     ACCOUNTS_ADMIN = "accounts:admin"
 
 
 def account_stream(account_id: str) -> str:
     return f"account-{account_id}"
+
+
+UNKNOWN_LOGIN_PREFIX = "account-unknown-"
+
+
+def unknown_login_stream(digest: str) -> str:
+    """Failed sign-ins whose login names no account belong to no account's
+    stream, yet an auditor must see someone probing for accounts: one stream
+    per login, named by a keyed digest of it (what was typed never appears
+    in a stream id), so attempts on one login queue on one stream as a known
+    account's do, and attempts on many logins do not queue on one."""
+    return f"{UNKNOWN_LOGIN_PREFIX}{digest}"
 
 
 class SignInMethod(StrEnum):
@@ -50,6 +64,7 @@ class FailureReason(StrEnum):
     NO_PASSWORD = "no_password"
     DISABLED = "disabled"
     RATE_LIMITED = "rate_limited"
+    NO_ACCOUNT = "no_account"  # the login names no account (recorded on unknown_login_stream)
 
 
 @event("account.created")
@@ -73,6 +88,18 @@ class SignedIn(DomainEvent):
 @event("account.sign_in_failed")
 class SignInFailed(DomainEvent):
     account_id: str
+    failure: FailureReason
+    client: str | None = Field(default=None, max_length=200)
+
+
+@event("account.unknown_login_refused")
+class UnknownLoginRefused(DomainEvent):
+    """A sign-in refused because its login names no account (or refused by the
+    rate limit before that was looked at). ``login`` is kept only when it has
+    the shape of a person id: anything else may be a password typed into the
+    wrong box, and the log keeps no password."""
+
+    login: str | None = Field(default=None, max_length=64)
     failure: FailureReason
     client: str | None = Field(default=None, max_length=200)
 

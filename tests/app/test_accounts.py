@@ -208,3 +208,47 @@ def test_production_settings_refuse_development_sign_in_and_secrets():
         Settings(**{**prod, "session_secret": DEV_SESSION_SECRET})
     with pytest.raises(ValidationError, match="COOKIE_SECURE"):
         Settings(**prod, session_cookie_secure=False)
+
+
+def unknown_login_events(accounts: Accounts) -> list:
+    from sqlalchemy import select
+
+    from domain.accounts import UNKNOWN_LOGIN_PREFIX
+    from storage.schema import events
+
+    with accounts.store.engine.connect() as conn:
+        streams = sorted(set(conn.execute(select(events.c.stream_id).where(events.c.stream_id.like(f"{UNKNOWN_LOGIN_PREFIX}%"))).scalars()))
+    return [r for s in streams for r in accounts.events.read_stream(s)]
+
+
+def test_a_failed_sign_in_for_an_unknown_login_is_an_event_without_the_typed_text(accounts):
+    accounts.add_account(CLI_ADMIN, AddAccount(person_id=REVIEWER, password="correct horse"))
+    with pytest.raises(NotSignedIn) as known:
+        accounts.sign_in(REVIEWER, "wrong horse", "10.0.0.1")
+    with pytest.raises(NotSignedIn) as unknown:
+        accounts.sign_in("P-nobody", "whatever", "10.0.0.2")
+    assert unknown.value.as_dict() == known.value.as_dict()  # the answer does not tell which login has an account
+    with pytest.raises(NotSignedIn):
+        accounts.sign_in("correct horse battery", "x", "10.0.0.3")  # a password typed into the login box
+    got = unknown_login_events(accounts)
+    assert [(r.event_type, r.payload["failure"], r.payload["client"]) for r in sorted(got, key=lambda r: r.payload["client"])] == [
+        ("account.unknown_login_refused", "no_account", "10.0.0.2"), ("account.unknown_login_refused", "no_account", "10.0.0.3")]
+    logins = {r.payload["client"]: r.payload["login"] for r in got}
+    assert logins == {"10.0.0.2": "P-nobody", "10.0.0.3": None}
+    assert all("correct horse" not in r.stream_id and "correct horse" not in str(r.payload) for r in got)
+    # the same unknown login again queues on its own stream
+    with pytest.raises(NotSignedIn):
+        accounts.sign_in("P-nobody", "again", "10.0.0.4")
+    streams = {r.stream_id for r in unknown_login_events(accounts)}
+    assert len(streams) == 2
+
+
+def test_unknown_logins_are_rate_limited_and_each_refusal_recorded(accounts):
+    for i in range(3):  # the limit is 3 here, each from another address
+        with pytest.raises(NotSignedIn):
+            accounts.sign_in("P-nobody", "guess", f"10.0.2.{i}")
+    with pytest.raises(TooManyAttempts) as e:
+        accounts.sign_in("P-nobody", "guess", "10.0.9.9")
+    assert e.value.field == "login"
+    failures = [r.payload["failure"] for r in unknown_login_events(accounts)]
+    assert failures == ["no_account", "no_account", "no_account", "rate_limited"]
