@@ -27,6 +27,7 @@ class StartBatchResult(BaseModel):
 class CancelBatchInput(BatchInput):
     actor_id: str
     reason: str
+    supervisor_grant: str | None = None  # the actor supervises the reviews by this grant (checked by the application layer)
 
 
 class CancelBatchResult(BaseModel):

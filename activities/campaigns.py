@@ -86,7 +86,7 @@ class CampaignActivities:
     @activity.defn(name=CANCEL_REVIEWS)
     async def cancel_reviews(self, inp: CancelBatchInput) -> CancelBatchResult:
         entries = await asyncio.to_thread(self.store.entries, inp.campaign_id, inp.offset, inp.limit)
-        command = CancelReview(actor_id=inp.actor_id, reason=inp.reason)
+        command = CancelReview(actor_id=inp.actor_id, reason=inp.reason, supervisor_grant=inp.supervisor_grant)
         gate = asyncio.Semaphore(PARALLEL_STARTS)
         activity.heartbeat()
 

@@ -10,23 +10,35 @@ are appended under a causation id the log recognises on a retry, the campaign
 workflow's id is the campaign id (an existing one is used, a closed one is
 not started again), and every review's id is the campaign and the subject.
 
-Who may: an administrator, or a supervisor whose granted subtree contains the
-campaign's scope (a whole-organization round needs the administrator).
+Who may (spec §2: the office of the campaign's leading group plans campaigns,
+watches progress and escalates): plan, launch, pause, resume and cancel — a
+supervisor whose granted subtree contains the campaign's whole scope (a
+whole-organization round: a grant over a top unit), or the office
+(``settings.supervisor_ids``, and ``reviewctl`` on the server itself, which
+acts as it). The actor of every command is that principal; a supervisor by
+grant cancels each review by that grant. An administrator manages accounts
+and grants, not rounds of reviews, and is refused unless they are one of the
+above too. Status: those, and auditors (they read everything). The ledger:
+auditors and the office whole, a supervisor the rows in their subtrees. The
+redraw: auditors.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from datetime import timedelta
+from typing import Any, Awaitable, Callable
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.campaign_contracts import ReviewCounts
+from app.access import covering_scope_of, is_office, subtree_units
+from app.cursor import Page, page_in_order
 from app.projections.campaign_counts import CampaignCounts, campaign_counts
-from app.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
+from app.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable, field_and_reason
 from app.principal import Principal
 from config.settings import Settings
 from directory.service import plan_period
@@ -68,6 +80,7 @@ class RedrawResult(Model):
     recorded: list[str]
     redrawn: list[str]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def reproduced(self) -> bool:
         return self.recorded == self.redrawn
@@ -85,22 +98,45 @@ def _bad_input(e: ValidationError) -> BadInput:
     """The first problem, naming its field (a rule across fields names it in
     its message: ``field: reason``)."""
     first = e.errors()[0]
-    loc = [str(p) for p in first["loc"]]
-    msg = first["msg"].removeprefix("Value error, ")
-    head, sep, rest = msg.partition(": ")
-    if sep and " " not in head:
-        loc, msg = [*loc, head], rest
-    return BadInput(msg, field=".".join(loc) or None)
+    field, msg = field_and_reason([str(p) for p in first["loc"]], first["msg"])
+    return BadInput(msg, field=field)
+
+
+MAX_STEP_DAYS = 3650
+
+
+def with_settings_deadlines(spec: CampaignSpec, settings: Settings) -> CampaignSpec:
+    """A spec that names no deadlines takes the settings' (as ``reviewctl
+    campaign`` does); a step that would take no time, or longer than ten
+    years, is refused naming it."""
+    if "deadlines" not in spec.model_fields_set:
+        spec = spec.model_copy(update={"deadlines": settings.step_deadlines()})
+    for step, length in spec.deadlines.model_dump().items():
+        if step != "reminder_lead" and not (timedelta(0) < length <= timedelta(days=MAX_STEP_DAYS)):
+            raise BadInput(f"a step takes more than no time and at most {MAX_STEP_DAYS} days", field=f"deadlines.{step}", message_zh="步骤时限须大于零且不超过十年")
+    lead = spec.deadlines.reminder_lead
+    if lead < timedelta(0) or lead > timedelta(days=MAX_STEP_DAYS):
+        raise BadInput("the reminder goes out between now and the deadline", field="deadlines.reminder_lead", message_zh="提醒提前量无效")
+    return spec
 
 
 class Campaigns:
-    def __init__(self, settings: Settings, engine: Engine, events: EventStore, client: Client | None = None) -> None:
+    """``client``: a Temporal client to use; ``connect``: how to get one on
+    first need (an application context's ``temporal``, which keeps one client
+    per process and says Unavailable when the server does not answer)."""
+
+    def __init__(self, settings: Settings, engine: Engine, events: EventStore, client: Client | None = None, *,
+                 connect: Callable[[], Awaitable[Client]] | None = None) -> None:
         self.settings, self.engine, self.events, self.client = settings, engine, events, client
+        self._connect = connect
         self.store = CampaignStore(engine)
+        self.directory = DirectoryStore(engine)
 
     @classmethod
     def of(cls, ctx) -> "Campaigns":
-        return cls(ctx.settings, ctx.engine, ctx.events, getattr(ctx, "client", None))
+        """The use cases over an application context: its one engine, event
+        store and long-lived Temporal client (connected when first needed)."""
+        return cls(ctx.settings, ctx.engine, ctx.events, connect=ctx.temporal)
 
     # ---- plan and launch --------------------------------------------------------
 
@@ -110,8 +146,8 @@ class Campaigns:
         return self._plan(principal, spec)[0]
 
     def _plan(self, principal: Principal, spec: CampaignSpec):
+        self._rights(principal, spec)
         d, assignments, summary = plan_period(self.engine, spec.period)
-        _require_rights(principal, spec, d.ancestors)
         try:
             plan = plan_campaign(d, assignments, summary.gaps, spec)
         except CommandRejected as e:
@@ -128,7 +164,7 @@ class Campaigns:
             )
         try:
             existed = await launch_plan(
-                self._client(), self.store, self.events, self.settings.task_queue, plan, candidates, principal.person_id or "office",
+                await self._temporal(), self.store, self.events, self.settings.task_queue, plan, candidates, principal.person_id or "office",
                 batch_size=batch_size, rounds_per_run=rounds_per_run, count_every_seconds=count_every_seconds,
             )
         except (PlanMismatch, LaunchedWithAnotherPlan) as e:
@@ -140,10 +176,10 @@ class Campaigns:
     # ---- status and commands -------------------------------------------------------
 
     async def status(self, principal: Principal, campaign_id: str) -> CampaignStatus:
-        spec, plan_id = self._launched(principal, campaign_id)
+        spec, plan_id, _ = self._launched(principal, campaign_id, reading=True)
         progress: CampaignProgress | None
         try:
-            progress = await self._client().get_workflow_handle(workflow_id_of(campaign_id)).query("progress", result_type=CampaignProgress)
+            progress = await (await self._temporal()).get_workflow_handle(workflow_id_of(campaign_id)).query("progress", result_type=CampaignProgress)
         except RPCError as e:
             if e.status is not RPCStatusCode.NOT_FOUND:
                 raise Unavailable(f"Temporal did not answer: {e.message}") from None
@@ -168,15 +204,15 @@ class Campaigns:
         return await self._command(principal, campaign_id, "cancel", reason, actor_id)
 
     async def _command(self, principal: Principal, campaign_id: str, name: str, reason: str | None, actor_id: str | None) -> CampaignProgress:
-        self._launched(principal, campaign_id)
+        _, _, grant = self._launched(principal, campaign_id)
         actor = actor_id if (actor_id and principal.via == "cli") else (principal.person_id or (self.settings.supervisor_ids[0] if principal.via == "cli" else None))
         if not actor:
             raise Forbidden("a campaign command needs a person acting", field="actor_id")
         try:
-            cmd = CampaignCommand(actor_id=actor, reason=reason)
+            cmd = CampaignCommand(actor_id=actor, reason=reason, supervisor_grant=grant)
         except ValidationError as e:
             raise _bad_input(e) from None
-        handle = self._client().get_workflow_handle(workflow_id_of(campaign_id))
+        handle = (await self._temporal()).get_workflow_handle(workflow_id_of(campaign_id))
         try:
             return await handle.execute_update(name, cmd, result_type=CampaignProgress)
         except WorkflowUpdateFailedError as e:
@@ -189,14 +225,16 @@ class Campaigns:
             if e.status is RPCStatusCode.NOT_FOUND:
                 raise Conflict(f"campaign {campaign_id} has ended: nothing to {name}", field="campaign_id") from None
             raise Unavailable(f"Temporal did not answer: {e.message}") from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise Unavailable(f"the campaign did not answer the {name} in time: is a worker running?", message_zh="活动未及时响应，请确认 worker 在运行") from None
 
     # ---- audit -------------------------------------------------------------------
 
     def redraw(self, principal: Principal, campaign_id: str) -> RedrawResult:
         """The random round's draw rerun from the audit log alone (its recorded
         candidates and seed), next to the subjects the log says were drawn."""
-        if not (principal.auditor or principal.administrator):
-            raise Forbidden("only an auditor or an administrator may redraw", field="principal")
+        if not principal.auditor:
+            raise Forbidden("only an auditor may redraw a campaign's sample", field="principal", message_zh="只有审计人员可以复核抽样")
         records = self.events.read_stream(stream_of(campaign_id))
         if not records:
             raise NotFound(f"no campaign {campaign_id} in the log", field="campaign_id")
@@ -220,8 +258,9 @@ class Campaigns:
 
         if not PERIOD.match(period):
             raise BadInput("expected YYYY-H1, YYYY-H2 or YYYY-Y", field="period", message_zh="应为 YYYY-H1、YYYY-H2 或 YYYY-Y")
-        if not (principal.administrator or principal.auditor or principal.supervisor_scopes):
-            raise Forbidden("only a supervisor, an auditor or an administrator may read the ledger", field="principal")
+        whole = principal.auditor or is_office(self.settings, principal)
+        if not (whole or principal.supervisor_scopes):
+            raise Forbidden("only a supervisor, an auditor or the office may read the ledger", field="principal", message_zh="只有督导、审计人员或办公室可以查看覆盖台账")
         round_ = Round.YEAR_END if period.endswith("-Y") else Round.HALF_YEARLY
         d, assignments, summary = plan_period(self.engine, period)
         statuses: dict[str, tuple[str, str, Any]] = {}  # subject -> (campaign, review id, status), latest campaign wins
@@ -255,6 +294,9 @@ class Campaigns:
                     continue  # a member: reviewed in the year-end round only
                 rows.append(LedgerRow(subject_id=sid, kind="organization" if sid in d.units else "member", tier=int(u.tier) if u else 0, unit_id=unit, reviewer_id=None, campaign_id=None, review_id=None, state="gap", covered=False, why_not=f"gap: {g.kind.value}"))
         rows.sort(key=lambda r: r.subject_id)
+        if not whole:  # a supervisor: the subjects of their subtrees
+            mine = subtree_units(self.directory, principal.supervisor_scopes)
+            rows = [r for r in rows if r.unit_id in mine]
 
         def top_unit(unit_id: str) -> str:
             chain = [unit_id, *d.ancestors(unit_id)] if unit_id in d.units else [unit_id]
@@ -273,31 +315,53 @@ class Campaigns:
             by_unit={k: Coverage(required=v[0], covered=v[1]) for k, v in sorted(by_unit.items())},
         )
 
+    def ledger_page(self, principal: Principal, inp: "LedgerInput") -> "LedgerPage":
+        """The ledger a page at a time (the API's JSON; the CSV has every row)."""
+        led = self.ledger(principal, inp.period)
+        rows = led.rows if inp.covered is None else [r for r in led.rows if r.covered is inp.covered]
+        total = Coverage(required=len(led.rows), covered=sum(r.covered for r in led.rows))
+        return page_in_order(LedgerPage, rows, inp.cursor, inp.limit, key=lambda r: r.subject_id,
+                             period=led.period, round=led.round, total=total, by_tier=led.by_tier, by_unit=led.by_unit)
+
     # ---- helpers ---------------------------------------------------------------------
 
-    def _launched(self, principal: Principal, campaign_id: str) -> tuple[CampaignSpec, str]:
+    def _launched(self, principal: Principal, campaign_id: str, *, reading: bool = False) -> tuple[CampaignSpec, str, str | None]:
+        """The launched campaign's spec and plan id, and the grant the
+        principal runs it by (None: the office). A principal who may not see
+        it is told as much only after it is known to exist."""
         stored = self.store.spec(campaign_id)
         if stored is None:
             raise NotFound(f"no campaign {campaign_id} was launched", field="campaign_id", message_zh=f"没有已启动的活动 {campaign_id}")
         spec, plan_id, _ = stored
-        _require_rights(principal, spec, lambda uid: DirectoryStore(self.engine).load_neighbourhood(uid).ancestors(uid))
-        return spec, plan_id
+        if reading and principal.auditor:
+            return spec, plan_id, None
+        return spec, plan_id, self._rights(principal, spec)
 
-    def _client(self) -> Client:
+    def _rights(self, principal: Principal, spec: CampaignSpec) -> str | None:
+        return campaign_rights(self.settings, self.directory, principal, spec.scope.unit_id)
+
+    async def _temporal(self) -> Client:
         if self.client is None:
-            raise Unavailable("no Temporal client in this context", message_zh="未连接 Temporal")
+            if self._connect is None:
+                raise Unavailable("no Temporal client in this context", message_zh="未连接 Temporal")
+            self.client = await self._connect()
         return self.client
 
 
-def _require_rights(principal: Principal, spec: CampaignSpec, ancestors: Callable[[str], list[str]]) -> None:
-    if principal.administrator:
-        return
-    scope = spec.scope.unit_id
-    if scope is not None and principal.supervisor_scopes:
-        granted = set(principal.supervisor_scopes)
-        if scope in granted or set(ancestors(scope)) & granted:
-            return
-    raise Forbidden("only an administrator, or a supervisor over the campaign's whole scope, may do this", field="principal", message_zh="只有管理员或对该范围负有督导职责的人员可以操作")
+def campaign_rights(settings: Settings, directory: DirectoryStore, principal: Principal, unit_id: str | None) -> str | None:
+    """Whether the principal may run a round over ``unit_id``'s subtree (None:
+    the whole organization): the grant they run it by, or None for the office;
+    Forbidden for anyone else (the module's docstring says who)."""
+    if is_office(settings, principal):
+        return None
+    grant = covering_scope_of(directory, principal, unit_id)
+    if grant is not None:
+        return grant
+    if principal.administrator and not principal.supervisor_scopes:
+        raise Forbidden("administrators manage accounts and grants; a round of reviews is run by a supervisor over its scope", field="principal",
+                        message_zh="管理员负责账户与授权；点评活动由对该范围负有督导职责的人员组织")
+    where = f"{unit_id}'s subtree" if unit_id else "the whole organization"
+    raise Forbidden(f"only a supervisor over {where}, or the office, may do this", field="principal", message_zh="只有对该范围负有督导职责的人员或办公室可以操作")
 
 
 # ---- the coverage ledger ----------------------------------------------------------
@@ -320,6 +384,7 @@ class Coverage(Model):
     required: int
     covered: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def percent(self) -> float:
         return round(100.0 * self.covered / self.required, 1) if self.required else 100.0
@@ -346,3 +411,21 @@ class Ledger(Model):
         for r in self.rows:
             w.writerow([r.subject_id, r.kind, r.tier, r.unit_id, r.reviewer_id or "", r.campaign_id or "", r.review_id or "", r.state, "yes" if r.covered else "no", r.why_not or ""])
         return buf.getvalue()
+
+
+class LedgerInput(Model):
+    period: str = Field(max_length=20)
+    covered: bool | None = Field(default=None, description="only the covered subjects (true) or only those not covered (false)")
+    cursor: str | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class LedgerPage(Page[LedgerRow]):
+    """One page of a period's ledger, by subject id, with the whole ledger's
+    coverage (every row counts, whatever the filter)."""
+
+    period: str
+    round: str
+    total: Coverage
+    by_tier: dict[int, Coverage]
+    by_unit: dict[str, Coverage]

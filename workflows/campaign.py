@@ -101,7 +101,7 @@ class CampaignWorkflow:
                 await self._maybe_continue(inp)
                 res_c: CancelBatchResult = await workflow.execute_activity(
                     CANCEL_REVIEWS,
-                    CancelBatchInput(campaign_id=p.campaign_id, offset=p.cancel_offset, limit=min(inp.batch_size, p.started - p.cancel_offset), actor_id=p.cancelled_by or "", reason=p.cancel_reason or ""),
+                    CancelBatchInput(campaign_id=p.campaign_id, offset=p.cancel_offset, limit=min(inp.batch_size, p.started - p.cancel_offset), actor_id=p.cancelled_by or "", reason=p.cancel_reason or "", supervisor_grant=p.cancel_grant),
                     result_type=CancelBatchResult,
                     **BATCH_OPTIONS,
                 )
@@ -166,7 +166,7 @@ class CampaignWorkflow:
         async with self._lock:
             self._check_cancel(cmd)
             await self._record(CampaignCancelled(occurred_at=workflow.now(), actor_id=cmd.actor_id, actor_role=Role.SUPERVISOR, reason=cmd.reason))
-            self._p.cancelled, self._p.cancel_reason, self._p.cancelled_by = True, cmd.reason, cmd.actor_id
+            self._p.cancelled, self._p.cancel_reason, self._p.cancelled_by, self._p.cancel_grant = True, cmd.reason, cmd.actor_id, cmd.supervisor_grant
         return self._p
 
     @cancel.validator

@@ -20,6 +20,7 @@ class CampaignProgress(BaseModel):
     cancelled: bool = False
     cancel_reason: str | None = None
     cancelled_by: str | None = None
+    cancel_grant: str | None = None  # the canceller's supervised unit, when a grant made them a supervisor of the reviews
     cancel_offset: int = 0
     reviews_cancelled: int = 0
     runs: int = 1  # this run and the ones it continued from
@@ -42,3 +43,7 @@ class CampaignInput(BaseModel):
 class CampaignCommand(BaseModel):
     actor_id: str = Field(min_length=1, max_length=64)
     reason: str | None = Field(default=None, max_length=2000)
+    # set by the application layer only, after it checked that this granted
+    # scope covers the campaign's: a cancel passes it on to every review it
+    # cancels (domain.commands.Command.supervisor_grant)
+    supervisor_grant: str | None = Field(default=None, max_length=64)
