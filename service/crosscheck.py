@@ -28,7 +28,7 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from activities.contracts import APPEND_EVENTS, AppendResult
@@ -133,7 +133,7 @@ async def cross_check(client: Client, store: EventStore, review_id: str) -> Cros
     # the query next: the log may only have grown since
     try:
         queried: ReviewState | None = await handle.query("state", result_type=ReviewState, rpc_timeout=QUERY_TIMEOUT)
-    except RPCError as e:  # no worker polls its task queue, or it is busy: the history checks still run
+    except (RPCError, WorkflowQueryFailedError) as e:  # no worker polls its task queue, it is busy, or it is no review: the history checks still run
         queried = None
         problems.append(f"the workflow did not answer the state query ({e.message}); is a worker running on its task queue?")
     records = store.read_stream(review_id)
@@ -206,11 +206,13 @@ async def cross_check(client: Client, store: EventStore, review_id: str) -> Cros
 
 
 async def review_ids(client: Client, store: EventStore, task_queue: str) -> list[str]:
-    """Every review either side knows of: the log's streams and the Review
-    workflows of this deployment's task queue in Temporal (one the log never
-    heard of is checked too)."""
+    """Every review either side knows of: the log's review streams (not its
+    accounts' or campaigns' streams: a campaign's id is its workflow's too, and
+    that workflow has no review state to query) and the Review workflows of
+    this deployment's task queue in Temporal (one the log never heard of is
+    checked too)."""
     with store.engine.connect() as conn:
-        ids = set(conn.execute(select(events_t.c.stream_id).distinct()).scalars())
+        ids = set(conn.execute(select(events_t.c.stream_id).where(events_t.c.event_type == "review.started").distinct()).scalars())
     async for w in client.list_workflows(f'WorkflowType = "Review" AND TaskQueue = "{task_queue}"'):
         ids.add(w.id)
     return sorted(ids)
