@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import errors
 from api.codec import codec_router
 from api.health import health_router
-from api.routers import audit, auth, outbox, reviews, tasks, users
+from api.routers import audit, auth, campaigns, directory, outbox, reviews, tasks, users
 from app.accounts import Accounts
 from service.temporal import codec
 
@@ -23,7 +23,7 @@ API_PREFIX = "/api/v1"
 
 def api_routers() -> list[APIRouter]:
     """The API's own routers, in the order they appear in the docs."""
-    return [auth.router, reviews.router, tasks.router, outbox.router, audit.router, users.router]
+    return [auth.router, reviews.router, tasks.router, outbox.router, directory.router, campaigns.router, audit.router, users.router]
 
 
 def route_table(app: FastAPI) -> list[tuple[str, str]]:

@@ -25,9 +25,13 @@ from sqlalchemy import update
 from api.main import route_table
 from api.security import SESSION_COOKIE, session_cookie_value
 from app.accounts import CLI_ADMIN, IssueToken
+from app.campaigns import Campaigns, with_settings_deadlines
+from app.round_schedules import RoundSchedules, ScheduleRequest
 from app.principal import Principal
 from app.reviews import ExplicitAssignment, StartReviewInput, start_review
 from domain.accounts import StandingRole
+from domain.campaign import CampaignSpec, Round, Sample, Scope
+from domain.procedure import ReviewMethod
 from storage.accounts import tokens_t
 
 # two reviews in two parts of the example directory
@@ -65,6 +69,13 @@ def cells(default: int, **overrides: int) -> dict[str, int]:
 READ_REVIEW = cells(200, other_reviewer=404, other_subject=404, supervisor_out_of_scope=404, administrator=403)
 ADMIN_ONLY = cells(403, administrator=200)
 PAYLOAD_READERS = cells(403, auditor=200, administrator=200)
+# the plan of a period: supervisors (their subtrees), auditors, administrators
+PLAN_READERS = cells(403, supervisor_in_scope=200, supervisor_out_of_scope=200, auditor=200, administrator=200)
+# a campaign over R_UNIT's subtree is run by a supervisor over it (administrators manage accounts, not rounds)
+RUNS_CAMPAIGN = cells(403, supervisor_in_scope=200)
+LEDGER_READERS = cells(403, supervisor_in_scope=200, supervisor_out_of_scope=200, auditor=200)
+SCHEDULE_READERS = cells(403, supervisor_in_scope=200, supervisor_out_of_scope=200, auditor=200, administrator=200)
+PERIOD = "2026-H2"
 
 
 @dataclass
@@ -72,7 +83,9 @@ class Call:
     expected: dict[str, int]
     # (world, role) -> (path params, json body or None, query params)
     request: Callable[["World", str], tuple[dict, Any, dict]] = lambda w, r: ({}, None, {})
-    ordered_last: bool = False
+    # routes run by this, then in the table's order: what ends something (a
+    # campaign, a schedule) after what reads it, signing out after everything
+    order: int = 0
 
 
 def _command(w: "World", role: str):
@@ -84,7 +97,7 @@ EXPECTED: dict[tuple[str, str], Call] = {
         {r: 200 for r in ROLES}, lambda w, r: ({}, {"login": TARGET, "password": PASSWORD}, {})),
     ("POST", "/api/v1/auth/dev-sign-in"): Call({r: 200 for r in ROLES}, lambda w, r: ({}, {"person_id": TARGET}, {})),
     ("GET", "/api/v1/auth/whoami"): Call(cells(200, anonymous=200)),
-    ("POST", "/api/v1/auth/sign-out"): Call(cells(200, anonymous=200), ordered_last=True),
+    ("POST", "/api/v1/auth/sign-out"): Call(cells(200, anonymous=200), order=2),
     ("POST", "/api/v1/reviews"): Call(
         cells(403, supervisor_in_scope=201),
         lambda w, r: ({}, {"subject_id": R_UNIT, "review_id": f"rv-m-{uuid.uuid4().hex[:8]}"}, {})),
@@ -97,6 +110,37 @@ EXPECTED: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/command-kinds/{kind}/template"): Call(
         READ_REVIEW, lambda w, r: ({"kind": "record_findings"}, None, {"review_id": w.review})),
     ("GET", "/api/v1/outbox"): Call(cells(200)),
+    # the directory: look-ups for anyone signed in, the plan for supervisors, auditors and administrators
+    ("GET", "/api/v1/directory/units"): Call(cells(200), lambda w, r: ({}, None, {"parent_id": "U-AF01"})),
+    ("GET", "/api/v1/directory/units/{unit_id}"): Call(cells(200), lambda w, r: ({"unit_id": R_UNIT}, None, {})),
+    ("GET", "/api/v1/directory/units/{unit_id}/members"): Call(cells(200), lambda w, r: ({"unit_id": R_UNIT}, None, {})),
+    ("GET", "/api/v1/directory/people/{person_id}"): Call(cells(200), lambda w, r: ({"person_id": R_LEADER}, None, {})),
+    ("GET", "/api/v1/directory/subjects/{subject_id}/explanation"): Call(cells(200), lambda w, r: ({"subject_id": R_UNIT}, None, {})),
+    ("GET", "/api/v1/directory/plan"): Call(PLAN_READERS, lambda w, r: ({}, None, {"period": PERIOD})),
+    ("GET", "/api/v1/directory/plan/gaps"): Call(PLAN_READERS, lambda w, r: ({}, None, {"period": PERIOD})),
+    ("GET", "/api/v1/directory/plan/notices"): Call(PLAN_READERS, lambda w, r: ({}, None, {"period": PERIOD})),
+    # campaigns: the world's campaign over R_UNIT was launched by the office and has started every review
+    ("POST", "/api/v1/campaigns/plans"): Call(RUNS_CAMPAIGN, lambda w, r: ({}, w.campaign_spec, {})),
+    ("POST", "/api/v1/campaigns"): Call(RUNS_CAMPAIGN, lambda w, r: ({}, {**w.campaign_spec, "plan_id": w.plan_id}, {})),  # 200: launched before
+    ("GET", "/api/v1/campaigns/{campaign_id}"): Call(cells(403, supervisor_in_scope=200, auditor=200), lambda w, r: ({"campaign_id": w.campaign}, None, {})),
+    # the workflow's own answer once authorized: every review is started (nothing to pause), so nothing to resume
+    ("POST", "/api/v1/campaigns/{campaign_id}/pause"): Call(cells(403, supervisor_in_scope=409), lambda w, r: ({"campaign_id": w.campaign}, {"reason": "matrix"}, {})),
+    ("POST", "/api/v1/campaigns/{campaign_id}/resume"): Call(cells(403, supervisor_in_scope=409), lambda w, r: ({"campaign_id": w.campaign}, None, {})),
+    ("POST", "/api/v1/campaigns/{campaign_id}/cancel"): Call(
+        RUNS_CAMPAIGN, lambda w, r: ({"campaign_id": w.campaign}, {"reason": "the matrix is done with it"}, {}), order=1),
+    ("GET", "/api/v1/campaigns/{campaign_id}/redraw"): Call(cells(403, auditor=200), lambda w, r: ({"campaign_id": w.campaign}, None, {})),
+    ("GET", "/api/v1/ledgers/{period}"): Call(LEDGER_READERS, lambda w, r: ({"period": PERIOD}, None, {})),
+    ("GET", "/api/v1/ledgers/{period}/csv"): Call(LEDGER_READERS, lambda w, r: ({"period": PERIOD}, None, {})),
+    ("GET", "/api/v1/round-schedules"): Call(SCHEDULE_READERS),
+    ("POST", "/api/v1/round-schedules"): Call(
+        cells(403, supervisor_in_scope=201), lambda w, r: ({}, {"prefix": w.new_schedule, "round": "half_yearly", "unit_id": R_UNIT, "levels": ["B"]}, {})),
+    ("GET", "/api/v1/round-schedules/{prefix}"): Call(SCHEDULE_READERS, lambda w, r: ({"prefix": w.schedule}, None, {})),
+    ("POST", "/api/v1/round-schedules/{prefix}/pause"): Call(RUNS_CAMPAIGN, lambda w, r: ({"prefix": w.schedule}, {"note": "matrix"}, {})),
+    ("POST", "/api/v1/round-schedules/{prefix}/resume"): Call(RUNS_CAMPAIGN, lambda w, r: ({"prefix": w.schedule}, None, {})),
+    ("POST", "/api/v1/round-schedules/{prefix}/trigger"): Call(RUNS_CAMPAIGN, lambda w, r: ({"prefix": w.schedule}, None, {})),
+    # the one who may deletes the schedule the create route made, so the others still meet one to be refused
+    ("DELETE", "/api/v1/round-schedules/{prefix}"): Call(
+        RUNS_CAMPAIGN, lambda w, r: ({"prefix": w.new_schedule if r == "supervisor_in_scope" else w.schedule}, None, {}), order=1),
     ("GET", "/api/v1/audit/reviews/{review_id}/timeline"): Call(READ_REVIEW, lambda w, r: ({"review_id": w.review}, None, {"lang": "en"})),
     ("GET", "/api/v1/audit/reviews/{review_id}/state"): Call(READ_REVIEW, lambda w, r: ({"review_id": w.review}, None, {})),
     ("GET", "/api/v1/audit/reviews/{review_id}/cross-check"): Call(cells(403, auditor=200), lambda w, r: ({"review_id": w.review}, None, {})),
@@ -127,6 +171,11 @@ class World:
     review: str
     findings: dict
     target_token: str
+    campaign: str = ""
+    campaign_spec: dict = field(default_factory=dict)  # its spec as a body
+    plan_id: str = ""
+    schedule: str = ""  # exists (the office made it)
+    new_schedule: str = ""  # the one the create route makes
     auth: dict[str, dict] = field(default_factory=dict)  # role -> the headers that authenticate it
 
 
@@ -150,6 +199,9 @@ async def build_world(live) -> World:
     person(acc, TARGET, (StandingRole.AUDITOR, None))
     target_token = acc.issue_token(CLI_ADMIN, IssueToken(person_id=TARGET, name="to revoke", scopes=("reviews:read",))).token_id
     world = World(review, findings, target_token)
+    await launch_world_campaign(live, world)
+    world.schedule, world.new_schedule = f"m-{uuid.uuid4().hex[:8]}", f"m-{uuid.uuid4().hex[:8]}"
+    await RoundSchedules.of(live.ctx).create(OFFICE, ScheduleRequest(prefix=world.schedule, round=Round.HALF_YEARLY, unit_id=R_UNIT, levels=("B",)))
     for role, (pid, grants) in ROLES.items():
         if pid is None:
             world.auth[role] = {"headers": {}}
@@ -167,6 +219,38 @@ async def build_world(live) -> World:
     return world
 
 
+async def launch_world_campaign(live, world: World) -> None:
+    """A random round of two subjects under R_UNIT, launched by the office,
+    every review started before the matrix runs (so the answers do not
+    depend on how fast the worker is)."""
+    import asyncio
+
+    uc = Campaigns.of(live.ctx)
+    world.campaign = f"m-{uuid.uuid4().hex[:8]}"
+    spec = with_settings_deadlines(CampaignSpec(campaign_id=world.campaign, period=PERIOD, round=Round.YEAR_END, method=ReviewMethod.RANDOM,
+                                                scope=Scope(unit_id=R_UNIT), sample=Sample(size=2, seed=7)), live.ctx.settings)
+    plan = uc.plan(OFFICE, spec)
+    world.plan_id = plan.plan_id
+    world.campaign_spec = spec.model_dump(mode="json")
+    await uc.launch(OFFICE, spec, plan.plan_id, batch_size=1)
+    for _ in range(300):
+        st = await uc.status(OFFICE, world.campaign)
+        if st.progress is not None and st.progress.started == plan.total:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"campaign {world.campaign} did not start its {plan.total} reviews")
+
+
+async def _remove_schedules(live, world: World) -> None:
+    from app.errors import NotFound
+
+    for prefix in (world.schedule, world.new_schedule):
+        try:
+            await RoundSchedules.of(live.ctx).delete(OFFICE, prefix)
+        except NotFound:
+            pass
+
+
 def test_every_route_has_an_entry_and_every_entry_a_route(live):
     routes = set(route_table(live.app))
     assert routes - set(EXPECTED) == set(), "routes without an authorization entry (add them to EXPECTED)"
@@ -177,8 +261,15 @@ def test_every_route_has_an_entry_and_every_entry_a_route(live):
 
 async def test_authorization_matrix(live):
     world = await build_world(live)
+    try:
+        await _run_matrix(live, world)
+    finally:
+        await _remove_schedules(live, world)
+
+
+async def _run_matrix(live, world: World) -> None:
     routes = route_table(live.app)
-    routes.sort(key=lambda rt: EXPECTED[rt].ordered_last if rt in EXPECTED else False)
+    routes.sort(key=lambda rt: EXPECTED[rt].order if rt in EXPECTED else 0)
     got: dict[tuple[str, str, str], int] = {}
     wrong = []
     for method, path in routes:
