@@ -13,19 +13,32 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import Ctx, require_scope
 from app import audit as uc
+from app.cursor import Page, page_in_order
 from app.principal import Principal
 from domain.accounts import TokenScope
 from domain.review import ReviewState
 from service.crosscheck import CrossCheckReport
+from storage.timeline import TimelineEntry
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Auditing = Annotated[Principal, Depends(require_scope(TokenScope.AUDIT_READ.value))]
 ReviewId = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-@router.get("/reviews/{review_id}/timeline", response_model=uc.Timeline, summary="Every event of a review, in order, in words")
-async def timeline(review_id: ReviewId, ctx: Ctx, principal: Auditing, lang: Annotated[Literal["zh", "en"], Query()] = "zh") -> uc.Timeline:
-    return await uc.review_timeline(ctx, principal, uc.TimelineInput(review_id=review_id, lang=lang))
+class TimelinePage(Page[TimelineEntry]):
+    """A review's events in the order of the log, a page at a time."""
+
+    review_id: str
+
+
+@router.get("/reviews/{review_id}/timeline", response_model=TimelinePage, summary="Every event of a review, in order, in words")
+async def timeline(
+    review_id: ReviewId, ctx: Ctx, principal: Auditing, lang: Annotated[Literal["zh", "en"], Query()] = "zh",
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> TimelinePage:
+    got = await uc.review_timeline(ctx, principal, uc.TimelineInput(review_id=review_id, lang=lang))
+    return page_in_order(TimelinePage, got.entries, cursor, limit, key=lambda e: str(e.position), review_id=got.review_id)
 
 
 @router.get("/reviews/{review_id}/state", response_model=ReviewState, summary="A review's state as of a moment, folded from the log")

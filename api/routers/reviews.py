@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Ctx, require_scope
 from app import reviews as uc
+from app.cursor import Page, page_in_order
 from app.principal import Principal
 from domain.accounts import TokenScope
 from domain.procedure import Step
@@ -61,9 +62,18 @@ async def send_command(review_id: ReviewId, body: CommandBody, ctx: Ctx, princip
     return await uc.send_command(ctx, principal, uc.SendCommandInput(review_id=review_id, kind=body.kind, reason=body.reason, fields=body.fields))
 
 
-@router.get("/command-kinds", response_model=uc.CommandKindsResult, summary="Every command a person can send: who may, in which step")
-async def command_kinds(ctx: Ctx, principal: Reader) -> uc.CommandKindsResult:
-    return await uc.command_kinds(ctx, principal)
+class CommandKindPage(Page[uc.CommandKind]):
+    """In the order they are declared."""
+
+
+@router.get("/command-kinds", response_model=CommandKindPage, summary="Every command a person can send: who may, in which step")
+async def command_kinds(
+    ctx: Ctx, principal: Reader,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> CommandKindPage:
+    kinds = (await uc.command_kinds(ctx, principal)).kinds
+    return page_in_order(CommandKindPage, kinds, cursor, limit, key=lambda k: k.kind)
 
 
 @router.get("/command-kinds/{kind}/template", response_model=uc.TemplateResult, summary="A command's fields: the schema, or an example filled in for a review")

@@ -56,3 +56,31 @@ async def test_rejections_come_back_in_the_one_shape(live):
         assert_error(await c.get("/api/v1/reviews/rv-nope"), 404, "not_found", "review_id")
         view = (await c.get(f"/api/v1/reviews/{rid}")).json()
         assert view["step"] == "investigate" and view["your_roles"] == ["reviewer"] and view["version"] >= 2
+
+
+async def test_command_kinds_and_the_timeline_come_a_page_at_a_time(live):
+    person(live.accounts, SUPERVISOR, (StandingRole.SUPERVISOR, "U-AF01"))
+    person(live.accounts, REVIEWER)
+    rid = await start(live, {"Authorization": f"Bearer {token(live.accounts, SUPERVISOR)}"})
+    async with live.client(Authorization=f"Bearer {token(live.accounts, REVIEWER)}") as c:
+        async def pages(path: str, limit: int, **params) -> tuple[list, int]:
+            items, cursor, n = [], None, 0
+            while True:
+                got = await c.get(path, params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})})
+                assert got.status_code == 200, got.text
+                items += got.json()["items"]
+                n += 1
+                if (cursor := got.json()["next_cursor"]) is None:
+                    return items, n
+
+        whole = (await c.get("/api/v1/command-kinds", params={"limit": 500})).json()
+        paged, n = await pages("/api/v1/command-kinds", 3)
+        assert paged == whole["items"] and whole["next_cursor"] is None and n == -(-len(paged) // 3) > 1
+        assert "record_findings" in [k["kind"] for k in paged]
+        timeline = (await c.get(f"/api/v1/audit/reviews/{rid}/timeline", params={"lang": "en"})).json()
+        assert timeline["review_id"] == rid and [e["event_type"] for e in timeline["items"]][:2] == ["review.started", "review.step_started"]
+        one_by_one, n = await pages(f"/api/v1/audit/reviews/{rid}/timeline", 1, lang="en")
+        assert one_by_one == timeline["items"] and n == len(one_by_one)
+        assert_error(await c.get("/api/v1/command-kinds", params={"limit": 0}), 422, "bad_input", "limit")
+        foreign = (await c.get("/api/v1/command-kinds", params={"limit": 1})).json()["next_cursor"]
+        assert_error(await c.get(f"/api/v1/audit/reviews/{rid}/timeline", params={"cursor": foreign}), 422, "bad_input", "cursor")
