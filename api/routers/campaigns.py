@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -20,7 +19,7 @@ from app.cursor import Page, page_in_order
 from app.principal import Principal
 from app.round_schedules import RoundSchedules, ScheduleRequest, ScheduleView
 from domain.accounts import TokenScope
-from domain.campaign import CampaignSpec
+from domain.campaign import CAMPAIGN_ID, CampaignSpec
 from domain.coverage import Gap
 from workflows.campaign_messages import CampaignProgress
 
@@ -28,8 +27,8 @@ router = APIRouter(tags=["campaigns"])
 Reader = Annotated[Principal, Depends(require_scope(TokenScope.CAMPAIGNS_READ.value))]
 Writer = Annotated[Principal, Depends(require_scope(TokenScope.CAMPAIGNS_WRITE.value))]
 Auditing = Annotated[Principal, Depends(require_scope(TokenScope.AUDIT_READ.value))]
-CampaignId = Annotated[str, Path(min_length=1, max_length=64)]
-Prefix = Annotated[str, Path(min_length=1, max_length=64, description="the schedule's name")]
+CampaignId = Annotated[str, Path(pattern=CAMPAIGN_ID.pattern, description="lower-case letters, digits and '-'")]
+Prefix = Annotated[str, Path(pattern=CAMPAIGN_ID.pattern, description="the schedule's name")]
 PeriodPath = Annotated[str, Path(min_length=1, max_length=20, description="YYYY-H1, YYYY-H2 or YYYY-Y")]
 
 
@@ -74,10 +73,6 @@ class SchedulePage(Page[ScheduleView]):
 class Deleted(BaseModel):
     prefix: str
     deleted: bool
-
-
-class CSVResponse(PlainTextResponse):
-    media_type = "text/csv"
 
 
 def _campaigns(ctx) -> Campaigns:
@@ -148,11 +143,12 @@ async def ledger(
     return await run_in_threadpool(_campaigns(ctx).ledger_page, principal, inp)
 
 
-@router.get("/ledgers/{period}/csv", response_class=CSVResponse, summary="The whole ledger of a period as CSV (UTF-8)",
+# a bare Response class: the schema says text/csv for the ledger, and JSON for its errors
+@router.get("/ledgers/{period}/csv", response_model=None, response_class=Response, summary="The whole ledger of a period as CSV (UTF-8)",
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "one row per subject"}})
-async def ledger_csv(period: PeriodPath, ctx: Ctx, principal: Reader) -> CSVResponse:
+async def ledger_csv(period: PeriodPath, ctx: Ctx, principal: Reader) -> Response:
     led = await run_in_threadpool(_campaigns(ctx).ledger, principal, period)
-    return CSVResponse(led.csv(), headers={"Content-Disposition": f'attachment; filename="ledger-{period}.csv"'})
+    return Response(led.csv(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="ledger-{period}.csv"'})
 
 
 # ---- routine rounds on a calendar -----------------------------------------------------

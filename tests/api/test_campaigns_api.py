@@ -93,6 +93,7 @@ async def test_campaign_input_and_rights_are_checked(live):
         assert_error(await plan(spec(cid), "reviewer"), 403, "forbidden", "principal")
         assert_error(await c.post("/api/v1/campaigns/plans", json=spec(cid)), 401, "not_signed_in")
         assert_error(await c.get("/api/v1/campaigns/no-such", headers=h["supervisor"]), 404, "not_found", "campaign_id")
+        assert_error(await c.get("/api/v1/campaigns/No_Such", headers=h["supervisor"]), 422, "bad_input", "campaign_id")
         assert_error(await c.post("/api/v1/campaigns/no-such/cancel", json={}, headers=h["supervisor"]), 422, "bad_input", "reason")
         assert_error(await c.post("/api/v1/campaigns/no-such/pause", json={"reason": 1}, headers=h["supervisor"]), 422, "bad_input", "reason")
 
