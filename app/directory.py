@@ -24,7 +24,6 @@ from app.errors import Forbidden, NotFound, NotSignedIn
 from app.principal import Principal
 from domain.assignment import Assignment, explain
 from domain.coverage import Gap, Notice, PlanRules, PlanSummary, count_by_tier_level
-from domain.org import Directory
 from domain.procedure import SubjectKind
 
 MAX_LISTED = 200
@@ -254,16 +253,6 @@ class NoticePage(Page[Notice]):
     period: str
 
 
-def _subtree(d: Directory, roots: tuple[str, ...]) -> set[str]:
-    seen = {r for r in roots if r in d.units}
-    frontier = list(seen)
-    while frontier:
-        nxt = [c for u in frontier for c in d.children.get(u, []) if c not in seen]
-        seen.update(nxt)
-        frontier = nxt
-    return seen
-
-
 def _scoped(principal: Principal, ctx: AppContext) -> tuple[str, ...] | None:
     """The scopes the principal's plan is limited to (None: all of it)."""
     if not principal.signed_in:
@@ -284,7 +273,7 @@ def _plan_in_scope(ctx: AppContext, principal: Principal, period: str) -> tuple[
     d, assignments, summary = plan_period(ctx.engine, period)
     if scopes is None:
         return summary, None
-    units = _subtree(d, scopes)
+    units = {u for scope in scopes if scope in d.units for u in d.subtree(scope)}
 
     def person_in(pid: str | None) -> bool:
         return pid is not None and any(u in units for u in (*d.leads.get(pid, ()), *d.teams_of.get(pid, ()), *d.member_of.get(pid, ())))
