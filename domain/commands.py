@@ -17,7 +17,8 @@ from domain.procedure import ReviewMethod, Role, Step
 from domain.strings import NUL_MESSAGE, nul_field
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-ProblemText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+ProblemText = OptionalText
 """A problem may arrive empty: ``domain.review`` refuses it with the praise-only
 rule naming the rubric point (a bare length error would not say why)."""
 PersonId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -111,6 +112,9 @@ class MeasureInput(BaseModel):
     action: Text
     owner_id: PersonId
     due_date: date
+    # what will show the measure is done (the revised rules, a meeting record);
+    # may stay empty: plans submitted before the field existed had none
+    expected_evidence: OptionalText = ""
 
 
 class SubmitRectificationPlan(Command):

@@ -142,6 +142,7 @@ class Measure(Frozen):
     action: str
     owner_id: str
     due_date: date
+    expected_evidence: str = ""  # absent from v1 payloads (see the upcaster below)
 
 
 class MeasureProgress(Frozen):
@@ -228,10 +229,20 @@ class CirculationConfirmed(DomainEvent):
     means: str
 
 
-@event("review.rectification_plan_submitted")
+@event("review.rectification_plan_submitted", schema_version=2)
 class RectificationPlanSubmitted(DomainEvent):
+    """v2: each measure carries its expected evidence (v1 wrote it, if at all,
+    into the action's text)."""
+
     plan_version: int
     measures: tuple[Measure, ...]
+
+
+@upcaster("review.rectification_plan_submitted", from_version=1)
+def _plan_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored v1 plan reads with no expected evidence; the stored payload (and
+    so its hash) is never rewritten."""
+    return {**payload, "measures": [{**m, "expected_evidence": m.get("expected_evidence", "")} for m in payload.get("measures", ())]}
 
 
 @event("review.rectification_plan_accepted")

@@ -248,7 +248,8 @@ def _submit_plan(state, cmd: c.SubmitRectificationPlan, now, meta):
         if m.due_date < now.date():
             raise CommandRejected(f"measures.{i}.due_date", f"{m.due_date.isoformat()} is in the past")
         covered.update(m.problem_ids)
-        measures.append(e.Measure(measure_id=f"M{i + 1}", problem_ids=tuple(m.problem_ids), action=m.action, owner_id=m.owner_id, due_date=m.due_date))
+        measures.append(e.Measure(measure_id=f"M{i + 1}", problem_ids=tuple(m.problem_ids), action=m.action, owner_id=m.owner_id, due_date=m.due_date,
+                                  expected_evidence=m.expected_evidence))
     uncovered = sorted(known - covered, key=lambda s: int(s[1:]))
     if uncovered:
         raise CommandRejected("measures", f"every problem needs a rectification measure; none for {', '.join(uncovered)}")

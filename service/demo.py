@@ -70,7 +70,8 @@ def review(spec: ReviewSpec) -> c.SubmitReview:
 def plan(spec: ReviewSpec, problem_ids: list[str], today: date) -> c.SubmitRectificationPlan:
     return c.SubmitRectificationPlan(
         actor_id=subject_actor(spec),
-        measures=[c.MeasureInput(problem_ids=[pid], action="制定学习和台账制度并按月检查", owner_id=subject_actor(spec), due_date=today + timedelta(days=20)) for pid in problem_ids],
+        measures=[c.MeasureInput(problem_ids=[pid], action="制定学习和台账制度并按月检查", owner_id=subject_actor(spec), due_date=today + timedelta(days=20),
+                               expected_evidence="修订后的学习制度和台账") for pid in problem_ids],
     )
 
 

@@ -181,8 +181,8 @@ def circulation_cmd(*, actor: str = REVIEWER) -> c.ConfirmCirculation:
     return c.ConfirmCirculation(actor_id=actor, scope="all members of the unit", means="branch meeting and notice board")
 
 
-def measure(problem_ids, now: datetime, *, days: int = 14, owner: str = SUBJECT_LEADER, action: str = "整改措施") -> c.MeasureInput:
-    return c.MeasureInput(problem_ids=list(problem_ids), action=action, owner_id=owner, due_date=now.date() + timedelta(days=days))
+def measure(problem_ids, now: datetime, *, days: int = 14, owner: str = SUBJECT_LEADER, action: str = "整改措施", evidence: str = "") -> c.MeasureInput:
+    return c.MeasureInput(problem_ids=list(problem_ids), action=action, owner_id=owner, due_date=now.date() + timedelta(days=days), expected_evidence=evidence)
 
 
 def plan_cmd(state: ReviewState, now: datetime, *, actor: str | None = None, problem_ids=None) -> c.SubmitRectificationPlan:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from domain import commands as c
 from domain import events as e
@@ -523,6 +524,33 @@ def test_measure_due_in_the_past_is_refused_but_today_is_fine():
     assert err.field == "measures.1.due_date" and "past" in err.reason
     today = c.SubmitRectificationPlan(actor_id=SUBJECT_LEADER, measures=[measure(["P1", "P2", "P3"], run.now, days=0)])
     assert run.do(today)[0].measures[0].due_date == run.now.date()
+
+
+def test_a_measure_carries_its_expected_evidence_into_the_event_and_the_state():
+    run = _rectify_with_problems()
+    cmd = c.SubmitRectificationPlan(actor_id=SUBJECT_LEADER, measures=[measure(["P1", "P2"], run.now, evidence="  修订后的制度文本  "), measure(["P3"], run.now)])
+    evs = run.do(cmd)
+    assert [m.expected_evidence for m in evs[0].measures] == ["修订后的制度文本", ""]  # stripped; optional
+    assert [m.expected_evidence for m in run.state.measures] == ["修订后的制度文本", ""]
+    assert evs[0].measures[0].action == "整改措施"  # no longer appended to the action's text
+    assert evs[0].payload()["measures"][0]["expected_evidence"] == "修订后的制度文本"
+    with pytest.raises(ValidationError) as err:
+        measure(["P1"], run.now, evidence="x" * 4001)
+    assert err.value.errors()[0]["loc"] == ("expected_evidence",)
+
+
+def test_a_stored_v1_plan_without_expected_evidence_still_folds():
+    """Plans recorded before the field existed: schema v1, no key in the payload."""
+    run = _rectify_with_problems()
+    evs = run.do(plan_cmd(run.state, run.now))
+    rec = e.to_record("rv-old", run.state.version, evs[0])
+    assert rec.schema_version == 2
+    v1 = {**rec.payload, "measures": [{k: v for k, v in m.items() if k != "expected_evidence"} for m in rec.payload["measures"]]}
+    old = e.from_record(rec.model_copy(update={"schema_version": 1, "payload": v1}))
+    assert isinstance(old, e.RectificationPlanSubmitted) and old.measures and all(m.expected_evidence == "" for m in old.measures)
+    before = run.state.model_copy(update={"plan_status": "awaiting", "plan_version": 0, "measures": []})
+    assert fold([old], before).measures == list(old.measures)
+    assert [m.action for m in old.measures] == [m.action for m in evs[0].measures]
 
 
 def test_plan_cannot_be_submitted_twice_or_after_acceptance():
