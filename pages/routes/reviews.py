@@ -8,8 +8,9 @@ without recording anything."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Awaitable, Callable
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -43,7 +44,6 @@ GROUPS = ["members", "public", "service_recipients", "supervising_department", "
 METHODS = ["individual", "concentrated", "on_site", "random", "thematic"]
 OUTCOMES = ["satisfactory", "needs_more_work"]
 MEASURE_STATUSES = ["not_started", "in_progress", "done"]
-SUPERVISOR_KINDS = ("reassign_reviewer", "add_co_reviewer", "extend_deadline", "cancel_review")
 
 
 # --------------------------------------------------------------------------
@@ -128,25 +128,78 @@ async def show(request: Request, review_id: str, ctx: Ctx, who: Who) -> Response
 # --------------------------------------------------------------------------
 
 
-async def _send(request: Request, ctx, who, review_id: str, kind: str, fields: dict[str, Any], *, reason: str | None = None,
-                to_form: Any = None, form: dict[str, str] | None = None, anchor: str = "") -> Response:
-    """Send one command; on success back to the page, on a rejection the page
-    again with the error beside its field (``to_form`` maps the command's
-    field path to the form's field name)."""
+@dataclass(frozen=True)
+class Outgoing:
+    """The one command a form sends, and where a rejection naming one of the
+    command's fields is shown on the form (``to_form``: the command's field
+    path to the form's field name)."""
+
+    kind: str
+    fields: dict[str, Any]
+    reason: str | None = None
+    to_form: Callable[[str | None], str] | None = None
+    back: str | None = None  # a page of ours to return to instead of the review
+
+
+class Refused(Exception):
+    """The form cannot become a command (nothing filled in, not a number, an
+    upload refused): shown beside ``field``, nothing sent."""
+
+    def __init__(self, field: str, message: str, *, status: int = 422, raw: str | None = None) -> None:
+        super().__init__(message)
+        self.field, self.message, self.status, self.raw = field, message, status, raw
+
+
+Build = Callable[[Any, Any], Awaitable[Outgoing]]
+
+
+async def _submit(request: Request, ctx, who, review_id: str, build: Build, *, anchor: str, needs_view: bool = False) -> Response:
+    """What every form of the page does: read the form, let ``build`` turn it
+    (and, with ``needs_view``, the review as the principal sees it) into one
+    command, send it through the application layer; on success back to the
+    page (post/redirect/get), on a refusal or a rejection the page again with
+    the error beside its field, for an unknown review or a principal without
+    access the error page."""
+    form = await request.form()
+    shown = form_dict(form)
     try:
-        await send_command(ctx, who, SendCommandInput(review_id=review_id, kind=kind, reason=reason, fields=fields))
+        view = await show_review(ctx, who, ShowReviewInput(review_id=review_id)) if needs_view else None
+    except AppError as err:
+        return error_page(request, err)
+    try:
+        out = await build(form, view)
+    except Refused as no:
+        errors = {no.field: no.message, **({"_measures_raw": no.raw} if no.raw else {})}
+        return await review_page(request, ctx, who, review_id, errors=errors, form=shown, status_code=no.status)
+    try:
+        await send_command(ctx, who, SendCommandInput(review_id=review_id, kind=out.kind, reason=out.reason, fields=out.fields))
     except AppError as err:
         if err.status in (401, 404) or (err.status == 403 and err.field != "actor_id"):
             return error_page(request, err)
-        errors = {to_form(err.field) if to_form else (err.field or "form"): text_of(err)}
+        errors = {out.to_form(err.field) if out.to_form else (err.field or "form"): text_of(err)}
         if err.field == "measures":
             errors["_measures_raw"] = err.message
-        return await review_page(request, ctx, who, review_id, errors=errors, form=form, active=kind, status_code=err.status)
-    return see_other(f"/reviews/{quote(review_id)}{anchor}", "sent")
+        return await review_page(request, ctx, who, review_id, errors=errors, form=shown, active=out.kind, status_code=err.status)
+    return see_other(out.back or f"/reviews/{quote(review_id)}{anchor}", "sent")
 
 
-def _fields_in(form, prefix: str) -> dict[str, str]:
-    return {k[len(prefix):]: v for k, v in form.items() if k.startswith(prefix) and isinstance(v, str)}
+def _text(form, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _indexed(list_name: str, names: list[str], part_of: Callable[[str], str], fallback: str):
+    """``to_form`` for a list the form shows one fieldset per item of:
+    ``<list_name>.<i>.<rest>`` -> the form's ``part_of(rest)`` of item
+    ``names[i]``; any other field -> itself (or ``fallback``)."""
+
+    def to_form(field: str | None) -> str:
+        hit = split_index(field)
+        if hit and hit[0] == list_name and hit[1] < len(names):
+            return part_of(names[hit[1]], hit[2])
+        return field or fallback
+
+    return to_form
 
 
 # ---- step 1: findings ----------------------------------------------------
@@ -154,48 +207,32 @@ def _fields_in(form, prefix: str) -> dict[str, str]:
 
 @router.post("/reviews/{review_id}/findings")
 async def record_findings(request: Request, review_id: str, ctx: Ctx, who: Who) -> Response:
-    form = await request.form()
-    shown = form_dict(form)
-    try:
-        view = await show_review(ctx, who, ShowReviewInput(review_id=review_id))
-    except AppError as err:
-        return error_page(request, err)
-    findings: list[dict[str, Any]] = []
-    sent_codes: list[str] = []
-    for code in view.spec.rubric_points:
-        summary = (form.get(f"f.{code}.summary") or "").strip()
-        reference = (form.get(f"f.{code}.reference") or "").strip()
-        kind = form.get(f"f.{code}.evidence_kind") or "documents"
-        upload = form.get(f"f.{code}.file")
-        has_file = isinstance(upload, UploadFile) and bool(upload.filename)
-        if not (summary or reference or has_file):
-            continue
-        evidence = []
-        if reference:
-            evidence.append({"kind": kind, "reference": reference})
-        if has_file:
-            data = await upload.read(MAX_BYTES + 1)
-            try:
-                stored = await store_evidence(ctx, who, StoreEvidenceInput(review_id=review_id, filename=upload.filename or "", data=data))
-            except AppError as err:
-                return await review_page(request, ctx, who, review_id, errors={f"f.{code}.file": text_of(err)}, form=shown, active="record_findings", status_code=err.status)
-            evidence.append({"kind": kind, "reference": stored.reference})
-        findings.append({"point_code": code, "summary": summary, "evidence": evidence})
-        sent_codes.append(code)
-    if not findings:
-        return await review_page(request, ctx, who, review_id, errors={"findings": _("Fill in the finding of at least one point.")}, form=shown,
-                                 active="record_findings", status_code=422)
+    async def build(form, view) -> Outgoing:
+        findings: list[dict[str, Any]] = []
+        sent: list[str] = []
+        for code in view.spec.rubric_points:
+            summary, reference = _text(form, f"f.{code}.summary"), _text(form, f"f.{code}.reference")
+            kind = _text(form, f"f.{code}.evidence_kind") or "documents"
+            upload = form.get(f"f.{code}.file")
+            has_file = isinstance(upload, UploadFile) and bool(upload.filename)
+            if not (summary or reference or has_file):
+                continue
+            evidence = [{"kind": kind, "reference": reference}] if reference else []
+            if has_file:
+                data = await upload.read(MAX_BYTES + 1)
+                try:
+                    stored = await store_evidence(ctx, who, StoreEvidenceInput(review_id=review_id, filename=upload.filename or "", data=data))
+                except AppError as err:
+                    raise Refused(f"f.{code}.file", text_of(err), status=err.status) from None
+                evidence.append({"kind": kind, "reference": stored.reference})
+            findings.append({"point_code": code, "summary": summary, "evidence": evidence})
+            sent.append(code)
+        if not findings:
+            raise Refused("findings", _("Fill in the finding of at least one point."))
+        part = lambda code, rest: f"f.{code}.reference" if rest.startswith("evidence") else f"f.{code}.summary"  # noqa: E731
+        return Outgoing("record_findings", {"findings": findings}, to_form=_indexed("findings", sent, part, "findings"))
 
-    def to_form(field: str | None) -> str:
-        hit = split_index(field)
-        if hit and hit[0] == "findings" and hit[1] < len(sent_codes):
-            code, rest = sent_codes[hit[1]], hit[2]
-            if rest.startswith("evidence"):
-                return f"f.{code}.reference"
-            return f"f.{code}.summary"
-        return field or "findings"
-
-    return await _send(request, ctx, who, review_id, "record_findings", {"findings": findings}, to_form=to_form, form=shown, anchor="#investigate")
+    return await _submit(request, ctx, who, review_id, build, anchor="#investigate", needs_view=True)
 
 
 @router.get("/reviews/{review_id}/evidence/{sha256}")
@@ -223,8 +260,11 @@ PLAIN_KINDS = {"close_investigation": "#investigate", "close_opinion_solicitatio
 async def plain_command(request: Request, review_id: str, kind: str, ctx: Ctx, who: Who) -> Response:
     if kind not in PLAIN_KINDS:
         return error_page(request, BadInput(f"{kind!r} is not sent from this form", field="kind"))
-    return await _send(request, ctx, who, review_id, kind, {}, to_form=lambda f: kind if f in (None, "kind", "actor_id") else f if f != "findings" else kind,
-                       anchor=PLAIN_KINDS[kind])
+
+    async def build(form, view) -> Outgoing:  # the error goes beside the button, whatever field it names
+        return Outgoing(kind, {}, to_form=lambda f: kind if f in (None, "kind", "actor_id", "findings") else f)
+
+    return await _submit(request, ctx, who, review_id, build, anchor=PLAIN_KINDS[kind])
 
 
 # ---- step 2: opinions ----------------------------------------------------
@@ -232,19 +272,15 @@ async def plain_command(request: Request, review_id: str, kind: str, ctx: Ctx, w
 
 @router.post("/reviews/{review_id}/opinions")
 async def record_opinions(request: Request, review_id: str, ctx: Ctx, who: Who) -> Response:
-    form = await request.form()
-    shown = form_dict(form)
-    try:
-        respondents = int((form.get("respondents") or "1").strip())
-    except ValueError:
-        return await review_page(request, ctx, who, review_id, errors={"respondents": _("Give a whole number.")}, form=shown, status_code=422)
-    opinion = {"channel": form.get("channel"), "respondent_group": form.get("respondent_group"), "summary": (form.get("summary") or "").strip(), "respondents": respondents}
+    async def build(form, view) -> Outgoing:
+        try:
+            respondents = int(_text(form, "respondents") or "1")
+        except ValueError:
+            raise Refused("respondents", _("Give a whole number.")) from None
+        opinion = {"channel": form.get("channel"), "respondent_group": form.get("respondent_group"), "summary": _text(form, "summary"), "respondents": respondents}
+        return Outgoing("record_opinions", {"opinions": [opinion]}, to_form=_indexed("opinions", ["0"], lambda _i, rest: rest or "opinions", "opinions"))
 
-    def to_form(field: str | None) -> str:
-        hit = split_index(field)
-        return hit[2] if hit and hit[0] == "opinions" and hit[2] else (field or "opinions")
-
-    return await _send(request, ctx, who, review_id, "record_opinions", {"opinions": [opinion]}, to_form=to_form, form=shown, anchor="#opinions")
+    return await _submit(request, ctx, who, review_id, build, anchor="#opinions")
 
 
 # ---- step 3: the review --------------------------------------------------
@@ -254,44 +290,37 @@ def _review_fields(form, codes) -> tuple[dict[str, Any], list[str]]:
     points: list[dict[str, Any]] = []
     sent: list[str] = []
     for code in codes:
-        ach = (form.get(f"p.{code}.achievements") or "").strip()
+        ach = _text(form, f"p.{code}.achievements")
         probs = [line.strip() for line in (form.get(f"p.{code}.problems") or "").splitlines() if line.strip()]
-        dirs = (form.get(f"p.{code}.directions") or "").strip()
+        dirs = _text(form, f"p.{code}.directions")
         if not (ach or probs or dirs):
             continue
         points.append({"code": code, "achievements": ach, "problems": probs, "directions": dirs})
         sent.append(code)
-    fields: dict[str, Any] = {"points": points, "summary": (form.get("summary") or "").strip()}
+    fields: dict[str, Any] = {"points": points, "summary": _text(form, "summary")}
     if form.get("method"):
         fields["method"] = form.get("method")
     return fields, sent
 
 
-def _review_to_form(sent: list[str]):
-    def to_form(field: str | None) -> str:
-        hit = split_index(field)
-        if hit and hit[0] == "points" and hit[1] < len(sent):
-            code, rest = sent[hit[1]], hit[2]
-            part = rest.split(".", 1)[0] if rest else "achievements"
-            if part not in ("achievements", "problems", "directions"):
-                part = "achievements"
-            return f"p.{code}.{part}"
-        return field or "points"
+def _review_part(code: str, rest: str) -> str:
+    part = rest.split(".", 1)[0] if rest else "achievements"
+    return f"p.{code}.{part if part in ('achievements', 'problems', 'directions') else 'achievements'}"
 
-    return to_form
+
+def _review_to_form(sent: list[str]):
+    return _indexed("points", sent, _review_part, "points")
 
 
 @router.post("/reviews/{review_id}/review")
 async def submit_review(request: Request, review_id: str, ctx: Ctx, who: Who) -> Response:
-    form = await request.form()
-    try:
-        view = await show_review(ctx, who, ShowReviewInput(review_id=review_id))
-    except AppError as err:
-        return error_page(request, err)
-    fields, sent = _review_fields(form, view.spec.rubric_points)
-    if not fields.get("points"):
-        return await review_page(request, ctx, who, review_id, errors={"points": _("Fill in the review of every point.")}, form=form_dict(form), status_code=422)
-    return await _send(request, ctx, who, review_id, "submit_review", fields, to_form=_review_to_form(sent), form=form_dict(form), anchor="#review")
+    async def build(form, view) -> Outgoing:
+        fields, sent = _review_fields(form, view.spec.rubric_points)
+        if not fields.get("points"):
+            raise Refused("points", _("Fill in the review of every point."))
+        return Outgoing("submit_review", fields, to_form=_review_to_form(sent))
+
+    return await _submit(request, ctx, who, review_id, build, anchor="#review", needs_view=True)
 
 
 @router.post("/reviews/{review_id}/review/check")
@@ -329,107 +358,86 @@ def _where_label(form_field: str, view) -> str:
 
 @router.post("/reviews/{review_id}/circulation")
 async def confirm_circulation(request: Request, review_id: str, ctx: Ctx, who: Who) -> Response:
-    form = await request.form()
-    fields = {"scope": (form.get("scope") or "").strip(), "means": (form.get("means") or "").strip()}
-    return await _send(request, ctx, who, review_id, "confirm_circulation", fields, form=form_dict(form), anchor="#notify")
+    async def build(form, view) -> Outgoing:
+        return Outgoing("confirm_circulation", {"scope": _text(form, "scope"), "means": _text(form, "means")})
+
+    return await _submit(request, ctx, who, review_id, build, anchor="#notify")
 
 
 # ---- step 5: plan, decision, progress, report-back, evaluation -----------
 
+MEASURE_PARTS = {"action": "action", "owner_id": "owner_id", "due_date": "due_date", "expected_evidence": "evidence"}  # command field -> form field
+
+
+def _measure_part(problem_id: str, rest: str) -> str:
+    return f"m.{problem_id}.{MEASURE_PARTS.get(rest.split('.', 1)[0], 'action')}"
+
 
 @router.post("/reviews/{review_id}/plan")
 async def submit_plan(request: Request, review_id: str, ctx: Ctx, who: Who) -> Response:
-    form = await request.form()
-    shown = form_dict(form)
-    try:
-        view = await show_review(ctx, who, ShowReviewInput(review_id=review_id))
-    except AppError as err:
-        return error_page(request, err)
-    measures: list[dict[str, Any]] = []
-    sent: list[str] = []
-    for prob in view.problems:
-        key = f"m.{prob.problem_id}"
-        action = (form.get(f"{key}.action") or "").strip()
-        owner = (form.get(f"{key}.owner_id") or "").strip()
-        due = (form.get(f"{key}.due_date") or "").strip()
-        evidence = (form.get(f"{key}.evidence") or "").strip()
-        if not (action or due or evidence):
-            continue
-        if evidence:
-            action = f"{action}\n{_('Expected evidence')}: {evidence}" if action else ""
-        measures.append({"problem_ids": [prob.problem_id], "action": action, "owner_id": owner, "due_date": due or None})
-        sent.append(prob.problem_id)
-    if not measures:
-        errors = {"measures": _("Every problem needs a rectification measure; none yet for %(ids)s", ids=", ".join(p.problem_id for p in view.problems)),
-                  "_measures_raw": " ".join(p.problem_id for p in view.problems)}
-        return await review_page(request, ctx, who, review_id, errors=errors, form=shown, status_code=422)
+    async def build(form, view) -> Outgoing:
+        measures: list[dict[str, Any]] = []
+        sent: list[str] = []
+        for prob in view.problems:
+            key = f"m.{prob.problem_id}"
+            action, due, evidence = _text(form, f"{key}.action"), _text(form, f"{key}.due_date"), _text(form, f"{key}.evidence")
+            if not (action or due or evidence):
+                continue
+            measures.append({"problem_ids": [prob.problem_id], "action": action, "owner_id": _text(form, f"{key}.owner_id"), "due_date": due or None,
+                             "expected_evidence": evidence})
+            sent.append(prob.problem_id)
+        if not measures:
+            ids = [p.problem_id for p in view.problems]
+            raise Refused("measures", _("Every problem needs a rectification measure; none yet for %(ids)s", ids=", ".join(ids)), raw=" ".join(ids))
+        return Outgoing("submit_rectification_plan", {"measures": measures}, to_form=_indexed("measures", sent, _measure_part, "measures"))
 
-    def to_form(field: str | None) -> str:
-        hit = split_index(field)
-        if hit and hit[0] == "measures" and hit[1] < len(sent):
-            part = hit[2].split(".", 1)[0] or "action"
-            return f"m.{sent[hit[1]]}.{part if part in ('action', 'owner_id', 'due_date') else 'action'}"
-        return field or "measures"
-
-    return await _send(request, ctx, who, review_id, "submit_rectification_plan", {"measures": measures}, to_form=to_form, form=shown, anchor="#rectify")
+    return await _submit(request, ctx, who, review_id, build, anchor="#rectify", needs_view=True)
 
 
 @router.post("/reviews/{review_id}/plan-decision")
 async def decide_plan(request: Request, review_id: str, ctx: Ctx, who: Who) -> Response:
-    form = await request.form()
-    decision = form.get("decision")
-    reason = (form.get("reason") or "").strip() or None
-    kind = "accept_rectification_plan" if decision == "accept" else "return_rectification_plan"
-    return await _send(request, ctx, who, review_id, kind, {}, reason=reason, to_form=lambda f: "reason" if f == "reason" else (f or "form"), form=form_dict(form), anchor="#rectify")
+    async def build(form, view) -> Outgoing:
+        kind = "accept_rectification_plan" if form.get("decision") == "accept" else "return_rectification_plan"
+        return Outgoing(kind, {}, reason=_text(form, "reason") or None, to_form=lambda f: "reason" if f == "reason" else (f or "form"))
+
+    return await _submit(request, ctx, who, review_id, build, anchor="#rectify")
 
 
 @router.post("/reviews/{review_id}/progress")
 async def report_progress(request: Request, review_id: str, ctx: Ctx, who: Who) -> Response:
-    form = await request.form()
-    try:
-        view = await show_review(ctx, who, ShowReviewInput(review_id=review_id))
-    except AppError as err:
-        return error_page(request, err)
-    items = []
-    for ms in view.measures:
-        key = f"r.{ms.measure_id}"
-        items.append({"measure_id": ms.measure_id, "status": form.get(f"{key}.status") or "not_started", "note": (form.get(f"{key}.note") or "").strip()})
-    ids = [ms.measure_id for ms in view.measures]
+    async def build(form, view) -> Outgoing:
+        ids = [ms.measure_id for ms in view.measures]
+        items = [{"measure_id": mid, "status": form.get(f"r.{mid}.status") or "not_started", "note": _text(form, f"r.{mid}.note")} for mid in ids]
+        part = lambda mid, rest: f"r.{mid}.{'note' if rest.startswith('note') else 'status'}"  # noqa: E731
+        if form.get("action") == "report_back":
+            return Outgoing("report_back", {"summary": _text(form, "summary"), "results": items}, to_form=_indexed("results", ids, part, "form"))
+        return Outgoing("report_progress", {"progress": items}, to_form=_indexed("progress", ids, part, "form"))
 
-    def to_form(field: str | None) -> str:
-        hit = split_index(field)
-        if hit and hit[0] in ("progress", "results") and hit[1] < len(ids):
-            return f"r.{ids[hit[1]]}.{'note' if hit[2].startswith('note') else 'status'}"
-        return field or "form"
-
-    if form.get("action") == "report_back":
-        fields = {"summary": (form.get("summary") or "").strip(), "results": items}
-        return await _send(request, ctx, who, review_id, "report_back", fields, to_form=to_form, form=form_dict(form), anchor="#rectify")
-    return await _send(request, ctx, who, review_id, "report_progress", {"progress": items}, to_form=to_form, form=form_dict(form), anchor="#rectify")
+    return await _submit(request, ctx, who, review_id, build, anchor="#rectify", needs_view=True)
 
 
 @router.post("/reviews/{review_id}/evaluation")
 async def evaluate(request: Request, review_id: str, ctx: Ctx, who: Who) -> Response:
-    form = await request.form()
-    fields = {"outcome": form.get("outcome") or "", "comments": (form.get("comments") or "").strip()}
-    return await _send(request, ctx, who, review_id, "evaluate_report_back", fields, form=form_dict(form), anchor="#rectify")
+    async def build(form, view) -> Outgoing:
+        return Outgoing("evaluate_report_back", {"outcome": form.get("outcome") or "", "comments": _text(form, "comments")})
+
+    return await _submit(request, ctx, who, review_id, build, anchor="#rectify")
 
 
 # ---- supervisor actions --------------------------------------------------
 
+SUPERVISOR_FIELDS: dict[str, tuple[str, ...]] = {"reassign_reviewer": ("reviewer_id",), "add_co_reviewer": ("co_reviewer_id",), "extend_deadline": ("step", "due_at"), "cancel_review": ()}
+
 
 @router.post("/reviews/{review_id}/supervise/{kind}")
 async def supervise(request: Request, review_id: str, kind: str, ctx: Ctx, who: Who) -> Response:
-    if kind not in SUPERVISOR_KINDS:
+    if kind not in SUPERVISOR_FIELDS:
         return error_page(request, BadInput(f"{kind!r} is not a supervisor action", field="kind"))
-    form = await request.form()
-    reason = (form.get("reason") or "").strip() or None
-    wanted = {"reassign_reviewer": ["reviewer_id"], "add_co_reviewer": ["co_reviewer_id"], "extend_deadline": ["step", "due_at"], "cancel_review": []}[kind]
-    fields = {k: (form.get(k) or "").strip() for k in wanted}
-    back = safe_back(form.get("back") if isinstance(form.get("back"), str) else None)
-    resp = await _send(request, ctx, who, review_id, kind, fields, reason=reason,
-                       to_form=lambda f: f if f in ("reason", *wanted) else kind, form=form_dict(form), anchor="#supervise")
-    if back and resp.status_code == 303:
-        return see_other(back, "sent")
-    return resp
+    wanted = SUPERVISOR_FIELDS[kind]
 
+    async def build(form, view) -> Outgoing:  # after the action, back to the page it came from (the dashboard)
+        back = form.get("back")
+        return Outgoing(kind, {k: _text(form, k) for k in wanted}, reason=_text(form, "reason") or None,
+                        to_form=lambda f: f if f in ("reason", *wanted) else kind, back=safe_back(back if isinstance(back, str) else None))
+
+    return await _submit(request, ctx, who, review_id, build, anchor="#supervise")

@@ -1,5 +1,6 @@
 """A subject submits a rectification plan that misses a problem, sees the
-error beside that problem, fixes it, and the plan goes to the reviewer."""
+error beside that problem, fixes it, and the plan goes to the reviewer with
+each measure's expected evidence in a field of its own."""
 
 from __future__ import annotations
 
@@ -64,13 +65,20 @@ def test_a_plan_missing_a_problem_is_refused_beside_it_then_fixed(browser, live,
         # what was typed is still there
         assert page.locator(f"#f-m-{problems[0].problem_id}-action").input_value() == "修订制度并组织学习"
         who.check("subject-plan-refused")
-        page.fill(f"#f-m-{left_out}-action", "开展专项整治")
+        page.fill(f"#f-m-{left_out}-action", "开展专项整治")  # no expected evidence: the field is optional
         page.fill(f"#f-m-{left_out}-due_date", due)
         with page.expect_navigation():
             page.locator("#plan-form button[type=submit]").click()
         assert page.locator("#plan-form").count() == 0
+        # the expected evidence is a field of the measure: shown in its own column, not inside the action
+        shown = page.locator("td.expected-evidence").all_inner_texts()
+        assert shown.count("修订后的制度文本") == len(problems) - 1 and shown.count("—") == 1
         who.check("subject-plan-submitted")
         after = live.call(show_review(live.ctx, OFFICE, ShowReviewInput(review_id=rid)))
         assert after.plan_status == "submitted" and len(after.measures) == len(problems)
+        by_problem = {ms.problem_ids[0]: ms for ms in after.measures}
+        assert by_problem[left_out].expected_evidence == "" and by_problem[left_out].action == "开展专项整治"
+        assert {by_problem[p.problem_id].expected_evidence for p in problems if p.problem_id != left_out} == {"修订后的制度文本"}
+        assert all(ms.action in ("修订制度并组织学习", "开展专项整治") for ms in after.measures)
     finally:
         who.close()
