@@ -3,9 +3,15 @@ and tier, the overdue ones and those due this week, coverage per unit (who is
 due a review and has none yet), and a drill-down from the organization to a
 unit to a review.
 
-Served from the review-summary projection (``app.projections``: a projector
-reads the event log by global position and keeps one row per review), caught
-up before it is read; never by asking thousands of workflows."""
+Served from the review-summary projection's tables (``app.projections``: a
+projector reads the event log by global position and keeps one row per
+review), caught up before they are read; never by asking thousands of
+workflows, and without folding or scanning the reviews here: the counts by
+step x tier are one GROUP BY (``grouped_counts``, shared with a campaign's live
+counts), the reviews and overdue ones per unit another, the lists read in the
+order of an index (migration 0010) up to what the page shows, and coverage
+sets the directory's due list (derived once per import) against the
+(subject, status) pairs of the due units' reviews."""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 
 from app.access import require_signed_in_person
 from app.context import AppContext
@@ -72,18 +78,6 @@ def load_summaries(ctx: AppContext, *, units: set[str] | None = None, campaign_i
     # our own projection's rows: constructed without re-validation
     return [ReviewSummary.model_construct(review_id=r[0], campaign_id=r[1], subject_id=r[2], subject_name=r[3], unit_id=r[4], tier=r[5], level=r[6],
                                           reviewer_id=r[7], step=r[8], due_at=_utc(r[9]), overdue=bool(r[10]), started_at=_utc(r[11])) for r in rows]
-
-
-def _lean(ctx: AppContext, units: set[str] | None, campaign_id: str | None) -> list[tuple]:
-    """(subject_id, unit_id, tier, step, overdue) of every review in scope: what the counts need, nothing more."""
-    from app.projections.schema import review_summaries as t
-
-    q = select(t.c.subject_id, t.c.unit_id, t.c.tier, t.c.step, t.c.overdue)
-    if campaign_id is not None:
-        q = q.where(t.c.campaign_id == campaign_id)
-    with ctx.read() as conn:
-        rows = conn.execute(q).all()
-    return [tuple(r) for r in rows if units is None or r[1] in units]
 
 
 def _utc(v: datetime | None) -> datetime | None:
@@ -155,7 +149,20 @@ async def overview(ctx: AppContext, principal: Principal, inp: OverviewInput) ->
     return await asyncio.to_thread(_overview, ctx, principal, inp)
 
 
+def _scoped(t, units: set[str] | None, campaign_id: str | None) -> list:
+    """The conditions that keep a query within the principal's units and one campaign."""
+    conds = []
+    if units is not None:
+        conds.append(t.c.unit_id.in_(sorted(units)))
+    if campaign_id is not None:
+        conds.append(t.c.campaign_id == campaign_id)
+    return conds
+
+
 def _overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Overview:
+    from app.projections.campaign_counts import grouped_counts
+    from app.projections.schema import review_summaries as t
+
     allowed = _allowed_units(ctx, principal)
     d, due = directory_facts(ctx)
     if inp.unit_id is not None:
@@ -168,23 +175,7 @@ def _overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Over
             within &= allowed
     else:
         within = allowed
-    from app.projections.schema import review_summaries as t
-
-    rows = _lean(ctx, within, inp.campaign_id)
-    counts: dict[str, dict[int, int]] = {s: {tier: 0 for tier in TIERS} for s in ALL_STEPS}
-    for _subject, _unit, tier, step, _overdue in rows:
-        counts.setdefault(step, {x: 0 for x in TIERS})[tier] = counts.get(step, {}).get(tier, 0) + 1
-    matching = sum(1 for _s, _u, tier, step, od in rows if (inp.tier is None or tier == inp.tier) and (inp.step is None or step == inp.step)
-                   and (inp.overdue is None or bool(od) == inp.overdue))
-    urgency = (t.c.overdue.desc(), t.c.due_at, t.c.review_id)
-    week = datetime.now(timezone.utc) + timedelta(days=7)
-    is_open = t.c.step.in_(OPEN_STEPS)
-    filters = [c for c in (t.c.tier == inp.tier if inp.tier is not None else None, t.c.step == inp.step if inp.step is not None else None,
-                           t.c.overdue == inp.overdue if inp.overdue is not None else None) if c is not None]
-    scoped = dict(units=within, campaign_id=inp.campaign_id, limit=inp.limit)
-    chosen = load_summaries(ctx, where=filters, order_by=urgency, **scoped)
-    overdue = load_summaries(ctx, where=[is_open, t.c.overdue.is_(True)], order_by=urgency, **scoped)
-    soon = load_summaries(ctx, where=[is_open, t.c.overdue.is_(False), t.c.due_at <= week], order_by=urgency, **scoped)
+    scope = _scoped(t, within, inp.campaign_id)
 
     # the drill-down: the roots of the scope (or the unit's children), with their subtree counts
     if inp.unit_id is not None:
@@ -193,12 +184,42 @@ def _overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Over
         heads = [u.id for u in d.roots()]
     else:
         heads = [u for u in (principal.supervisor_scopes or ()) if d.unit(u) is not None]
-    per_unit = Counter(r[1] for r in rows)
-    per_unit_overdue = Counter(r[1] for r in rows if r[4] and r[3] in OPEN_STEPS)
-    children = []
-    for uid in heads:
-        sub = set(d.subtree(uid))
-        children.append(UnitLink(unit_id=uid, unit_name=d.unit_name(uid), reviews=sum(per_unit[u] for u in sub), overdue=sum(per_unit_overdue[u] for u in sub)))
+    head_of = {u: h for h in heads for u in d.subtree(h) if within is None or u in within}
+    due_units = sorted(u for u in due if within is None or u in within)
+
+    is_open = t.c.status == "open"
+    with ctx.read() as conn:
+        groups = grouped_counts(conn, *scope)
+        per_unit = conn.execute(select(t.c.unit_id, func.count(), func.count().filter(and_(is_open, t.c.overdue.is_(True))))
+                                .where(*scope, t.c.unit_id.in_(sorted(head_of))).group_by(t.c.unit_id)).all() if head_of else []
+        reviewed = conn.execute(select(t.c.subject_id, t.c.status).distinct()
+                                .where(*_scoped(t, None, inp.campaign_id), t.c.unit_id.in_(due_units), t.c.status != Step.CANCELLED.value)).all() if due_units else []
+
+    counts: dict[str, dict[int, int]] = {s: {tier: 0 for tier in TIERS} for s in ALL_STEPS}
+    for _status, step, tier, _overdue, n in groups:
+        row = counts.setdefault(step, {x: 0 for x in TIERS})
+        row[tier] = row.get(tier, 0) + n
+    matching = sum(n for _status, step, tier, od, n in groups
+                   if (inp.tier is None or tier == inp.tier) and (inp.step is None or step == inp.step) and (inp.overdue is None or od == inp.overdue))
+
+    urgency = (t.c.overdue.desc(), t.c.due_at, t.c.review_id)  # the order of ix_review_summaries_urgency
+    week = datetime.now(timezone.utc) + timedelta(days=7)
+    filters = [c for c in (t.c.tier == inp.tier if inp.tier is not None else None, t.c.step == inp.step if inp.step is not None else None,
+                           t.c.overdue == inp.overdue if inp.overdue is not None else None) if c is not None]
+    scoped = dict(units=within, campaign_id=inp.campaign_id, limit=inp.limit)
+    # overdue first, then the soonest due, then the ended reviews (no deadline): two queries in
+    # index order, since the databases disagree where NULL sorts and NULLS LAST defeats the index
+    chosen = load_summaries(ctx, where=[*filters, t.c.due_at.is_not(None)], order_by=urgency, **scoped)
+    if len(chosen) < inp.limit:
+        chosen += load_summaries(ctx, where=[*filters, t.c.due_at.is_(None)], order_by=(t.c.review_id,), **{**scoped, "limit": inp.limit - len(chosen)})
+    overdue = load_summaries(ctx, where=[t.c.overdue.is_(True), is_open], order_by=urgency, **scoped)
+    soon = load_summaries(ctx, where=[t.c.overdue.is_(False), t.c.due_at <= week, is_open], order_by=urgency, **scoped)
+
+    reviews, late = Counter(), Counter()
+    for unit_id, n, n_overdue in per_unit:
+        reviews[head_of[unit_id]] += n
+        late[head_of[unit_id]] += n_overdue
+    children = [UnitLink(unit_id=h, unit_name=d.unit_name(h), reviews=reviews[h], overdue=late[h]) for h in heads]
     crumbs: list[UnitLink] = []
     if inp.unit_id is not None:
         for uid in reversed([inp.unit_id, *d.ancestors(inp.unit_id)]):
@@ -206,8 +227,8 @@ def _overview(ctx: AppContext, principal: Principal, inp: OverviewInput) -> Over
                 crumbs.append(UnitLink(unit_id=uid, unit_name=d.unit_name(uid), reviews=0, overdue=0))
     return Overview(
         scope=sorted(allowed) if allowed is not None else [], unit_id=inp.unit_id, unit_name=d.unit_name(inp.unit_id) if inp.unit_id else None,
-        breadcrumb=crumbs, total=len(rows), counts=counts, matching=matching, reviews=chosen, overdue=overdue,
-        due_this_week=soon, children=children, coverage=_coverage(d, due, rows, within),
+        breadcrumb=crumbs, total=sum(g[4] for g in groups), counts=counts, matching=matching, reviews=chosen, overdue=overdue,
+        due_this_week=soon, children=children, coverage=_coverage(d, {u: due[u] for u in due_units}, reviewed),
     )
 
 
@@ -243,23 +264,27 @@ def directory_facts(ctx: AppContext):
 COVERAGE_UNITS = 200
 
 
-def _coverage(d, due: dict[str, list[tuple[str, str]]], rows: list[tuple], within: set[str] | None) -> list[UnitCoverage]:
-    """Per unit: the subjects the directory says are due a review, against the
-    reviews there are; the units with the most subjects still missing first."""
-    closed, open_ = set(), set()
-    for subject_id, _unit, _tier, step, _od in rows:
-        if step == Step.CLOSED.value:
-            closed.add(subject_id)
-        elif step != Step.CANCELLED.value:
-            open_.add(subject_id)
+def _coverage(d, due: dict[str, list[tuple[str, str]]], reviewed: list[tuple[str, str]]) -> list[UnitCoverage]:
+    """Per unit: the subjects the directory says are due a review, against
+    their reviews in the projection ((subject, status) of every review not
+    cancelled); the units with the most subjects still missing first."""
+    status_of: dict[str, str] = {}
+    for subject, status in reviewed:  # a closed review counts over one still open
+        if status_of.get(subject) != Step.CLOSED.value:
+            status_of[subject] = status
     tallies = []
     for unit_id, subjects in due.items():
-        if within is not None and unit_id not in within:
-            continue
-        reviewed = sum(1 for s, _ in subjects if s in closed)
-        in_progress = sum(1 for s, _ in subjects if s not in closed and s in open_)
-        missing = [name for s, name in subjects if s not in closed and s not in open_]
-        tallies.append((unit_id, len(subjects), reviewed, in_progress, missing))
+        done = in_progress = 0
+        missing = []
+        for s, name in subjects:
+            status = status_of.get(s)
+            if status is None:
+                missing.append(name)
+            elif status == "open":
+                in_progress += 1
+            else:
+                done += 1
+        tallies.append((unit_id, len(subjects), done, in_progress, missing))
     tallies.sort(key=lambda t: (-len(t[4]), t[0]))
     return [UnitCoverage(unit_id=u, unit_name=d.unit_name(u), due=n, reviewed=rv, in_progress=ip, missing=m[:MISSING_SHOWN], missing_count=len(m))
             for u, n, rv, ip, m in tallies[:COVERAGE_UNITS]]

@@ -96,9 +96,9 @@ async def run(args) -> int:
     worst = 0.0
     for name, times, size in (("/tasks (one reviewer)", tasks, tasks_size), ("/dashboard (all reviews)", dash, dash_size), ("/dashboard filtered", dash_f, None)):
         med, p95 = ms(times)
-        worst = max(worst, med)
+        worst = max(worst, p95)
         print(f"  {name:<37} {med:8.2f} ms  p95 {p95:8.2f} ms  {b and med / b:6.1f}x baseline" + (f"  {size} bytes" if size else ""))
-    print(f"  target < {TARGET_MS} ms server time: {'met' if worst < TARGET_MS else 'MISSED'}")
+    print(f"  target p95 < {TARGET_MS} ms server time: {'met' if worst < TARGET_MS else 'MISSED'}")
     return 0 if worst < TARGET_MS else 1
 
 

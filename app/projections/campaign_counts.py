@@ -7,7 +7,7 @@ summaries' rows."""
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
 from app.projections.schema import review_summaries as rs
 
@@ -22,11 +22,18 @@ class CampaignCounts(BaseModel):
     overdue_reviews: list[str] = Field(default_factory=list)
 
 
+def grouped_counts(conn: Connection, *where: ColumnElement[bool]) -> list[tuple[str, str, int, bool, int]]:
+    """(status, step, tier, overdue, number of reviews) of the summaries
+    matching ``where``: the one GROUP BY behind a campaign's live counts and
+    the supervisor's overview (an ended review's step is closed or cancelled)."""
+    q = select(rs.c.status, rs.c.step, rs.c.tier, rs.c.overdue, func.count()).where(*where).group_by(rs.c.status, rs.c.step, rs.c.tier, rs.c.overdue)
+    return [(status, step, int(tier), bool(overdue), n) for status, step, tier, overdue, n in conn.execute(q)]
+
+
 def campaign_counts(engine: Engine, campaign_id: str, *, overdue_limit: int = 100) -> CampaignCounts:
     out = CampaignCounts(campaign_id=campaign_id)
-    q = select(rs.c.status, rs.c.step, rs.c.tier, rs.c.overdue, func.count()).where(rs.c.campaign_id == campaign_id).group_by(rs.c.status, rs.c.step, rs.c.tier, rs.c.overdue)
     with engine.connect() as conn:
-        for status, step, tier, overdue, n in conn.execute(q):
+        for status, step, tier, overdue, n in grouped_counts(conn, rs.c.campaign_id == campaign_id):
             out.started += n
             if status == "closed":
                 out.completed += n
@@ -34,7 +41,7 @@ def campaign_counts(engine: Engine, campaign_id: str, *, overdue_limit: int = 10
                 out.cancelled += n
             else:
                 row = out.by_step_tier.setdefault(step, {})
-                row[int(tier)] = row.get(int(tier), 0) + n
+                row[tier] = row.get(tier, 0) + n
                 out.overdue += n if overdue else 0
         if out.overdue:
             out.overdue_reviews = list(conn.execute(

@@ -44,7 +44,12 @@ review_summaries = Table(
     Column("state", Text, nullable=False),  # the folded ReviewState as JSON
 )
 Index("ix_review_summaries_campaign", review_summaries.c.campaign_id, review_summaries.c.review_id)
-Index("ix_review_summaries_unit", review_summaries.c.unit_id)
+# the supervisor's overview (migration 0010): counts by step x tier within units, reviews per
+# unit and coverage's subjects from this index alone; its lists in the order of urgency
+Index("ix_review_summaries_overview", review_summaries.c.unit_id, review_summaries.c.status, review_summaries.c.step, review_summaries.c.tier,
+      review_summaries.c.overdue, review_summaries.c.campaign_id, review_summaries.c.subject_id)
+Index("ix_review_summaries_urgency", review_summaries.c.overdue.desc(), review_summaries.c.due_at, review_summaries.c.review_id, review_summaries.c.status,
+      review_summaries.c.step, review_summaries.c.tier, review_summaries.c.unit_id, review_summaries.c.campaign_id)
 Index("ix_review_summaries_reviewer", review_summaries.c.reviewer_id)
 # a campaign's live counts by step x tier, and its overdue list, from the index alone (migration 0009)
 Index("ix_review_summaries_campaign_counts", review_summaries.c.campaign_id, review_summaries.c.status, review_summaries.c.step, review_summaries.c.tier, review_summaries.c.overdue)

@@ -38,7 +38,8 @@ async def dashboard(request: Request, ctx: Ctx, who: Who, unit: str | None = Non
     step_value = step if step in ALL_STEPS else None
     overdue_value = {"yes": True, "no": False}.get(overdue or "")
     try:
-        ov = await overview(ctx, who, OverviewInput(campaign_id=campaign or None, unit_id=unit or None, tier=tier_value, step=step_value, overdue=overdue_value))
+        ov = await overview(ctx, who, OverviewInput(campaign_id=campaign or None, unit_id=unit or None, tier=tier_value, step=step_value, overdue=overdue_value,
+                                           limit=ROWS_SHOWN + 1))  # one more than shown: the page says when there are more
     except AppError as err:
         return error_page(request, err)
     steps = [s for s in ALL_STEPS]
