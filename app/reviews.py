@@ -20,6 +20,7 @@ from app.cursor import Page, after_of, page_of
 from app.errors import BadInput, Conflict, Forbidden
 from app.people import require_known_people
 from app.principal import Principal
+from domain.assignment import Explanation
 from domain.commands import COMMANDS, parse_command
 from domain.errors import CommandRejected
 from domain.events import ReviewSpec, Subject, from_record
@@ -68,6 +69,12 @@ class ReviewView(ReviewState):
 
     review_id: str
     your_roles: list[str] = Field(default_factory=list)
+
+    @property
+    def explanation(self) -> Explanation | None:
+        """Why this reviewer, as the directory explained it, the two languages
+        apart (the review records them together): a page shows its reader's."""
+        return Explanation.of_text(self.spec.explanation) if self.spec and self.spec.explanation else None
 
 
 async def show_review(ctx: AppContext, principal: Principal, inp: ShowReviewInput) -> ReviewView:

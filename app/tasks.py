@@ -22,6 +22,8 @@ from app.cursor import Page, after_of, encode_cursor
 from app.errors import BadInput, Forbidden
 from app.principal import Principal
 from app.projections.schema import review_summaries, review_tasks
+from domain.assignment import Explanation
+from domain.tasks import explanation_in
 
 MAX_TASKS = 500
 
@@ -116,6 +118,9 @@ class Task(BaseModel):
     due_at: datetime | None
     overdue: bool
     why: str | None = None
+    # the directory's explanation in both languages, for a page to show its reader's
+    # (none for the subject's own tasks)
+    explanation: Explanation | None = None
     actions: list[str] = Field(default_factory=list)
 
 
@@ -131,7 +136,12 @@ async def my_tasks(ctx: AppContext, principal: Principal, inp: MyTasksInput | No
     await ctx.catch_up()
     rows = _rows(ctx, person, after=None, limit=inp.limit, overdue_first=True)
     return MyTasks(person_id=person, tasks=[Task(review_id=r.review_id, subject_id=r.subject_id, subject_name=r.subject_name, step=r.step, role=r.role,
-                                                 due_at=r.due_at, overdue=r.overdue, why=r.why, actions=r.actions) for r in rows])
+                                                 due_at=r.due_at, overdue=r.overdue, why=r.why, explanation=_explanation(r.why), actions=r.actions) for r in rows])
+
+
+def _explanation(why: str) -> Explanation | None:
+    text = explanation_in(why)
+    return Explanation.of_text(text) if text else None
 
 
 # ---- the subject's side ----------------------------------------------------

@@ -244,7 +244,17 @@ class Explanation(BaseModel):
     en: str
 
     def text(self) -> str:
+        """How a review records it (``ReviewSpec.explanation``): Chinese, then English on the next line."""
         return f"{self.zh}\n{self.en}"
+
+    @classmethod
+    def of_text(cls, text: str) -> "Explanation":
+        """Back from :meth:`text`, so a page can show the one language its
+        reader reads; a text in one language only (an explanation given by
+        hand when a review was started) reads the same in both."""
+        zh, _, en = text.strip().partition("\n")
+        zh, en = zh.strip(), en.strip()
+        return cls(zh=zh, en=en) if zh and en else cls(zh=zh or en, en=zh or en)
 
 
 def _who(d: Directory, pid: str | None) -> str:

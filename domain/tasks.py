@@ -33,6 +33,16 @@ _WHY = {
 }
 
 
+WHY_SEPARATOR = "; "  # between the role and step, and the directory's explanation
+
+
+def explanation_in(why: str) -> str | None:
+    """The directory's explanation a task's ``why`` carries (none for the
+    subject's own tasks), as the review recorded it."""
+    _, _, explanation = why.partition(WHY_SEPARATOR)
+    return explanation or None
+
+
 def _actions(state: ReviewState, role: Role) -> tuple[str, ...]:
     kinds = []
     for kind, d in COMMANDS.items():
@@ -66,6 +76,6 @@ def open_tasks(state: ReviewState) -> list[OpenTask]:
         en, zh = _WHY[role]
         why = f"you are the {en} ({zh}) of {spec.subject.subject_id}, step {STEP_NAMES_ZH[state.step]} ({state.step.value})"
         if spec.explanation and role is not Role.SUBJECT:
-            why += f"; {spec.explanation}"
+            why += f"{WHY_SEPARATOR}{spec.explanation}"
         out.append(OpenTask(person_id=pid, role=role, step=state.step, due_at=state.current_due(), overdue=state.is_overdue(), actions=_actions(state, role), why=why))
     return out

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from domain.assignment import Basis, assign_subject, derive, explain
+from domain.assignment import Basis, Explanation, assign_subject, derive, explain
+from domain.tasks import explanation_in, open_tasks
+from review_builders import make_spec, started_state
 from domain.coverage import GapKind, plan
 from domain.org import Directory, Membership, Person, Role, Tier, Unit, UnitKind
 from domain.procedure import SubjectKind
@@ -121,6 +123,26 @@ def test_every_assignment_explains_itself_in_both_languages():
     assert "书记" in e.zh and "secretary of 办公厅党支部 (U-D1)" in e.en
     e = explain(a["P-HQ3"], d)
     assert "领导班子成员" in e.zh and "leadership team" in e.en
+
+
+def test_a_recorded_explanation_reads_back_one_language_at_a_time():
+    """A review records ``Explanation.text()``; a page shows its reader one of the two."""
+    d = small_org()
+    for assignment in by_subject(d).values():
+        e = explain(assignment, d)
+        back = Explanation.of_text(e.text())
+        assert back == e and "\n" not in back.zh + back.en
+    one = Explanation.of_text("  reviewer chosen by the office  ")  # given by hand, in one language
+    assert one.zh == one.en == "reviewer chosen by the office"
+
+
+def test_a_task_carries_the_recorded_explanation_apart_from_its_role():
+    spec = make_spec().model_copy(update={"explanation": "中文说明\nEnglish explanation"})
+    state, _ = started_state(spec)
+    tasks = open_tasks(state)
+    assert tasks and all(explanation_in(t.why) == spec.explanation for t in tasks)
+    assert Explanation.of_text(explanation_in(tasks[0].why)).en == "English explanation"
+    assert explanation_in("you are the the subject (被点评对象) of U-1, step 整改落实 (rectify)") is None
 
 
 def test_the_example_org_shape_plans_without_gaps():

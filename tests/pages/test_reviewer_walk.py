@@ -11,6 +11,7 @@ from browsing import Person
 
 from app.principal import Principal
 from app.reviews import ShowReviewInput, StartReviewInput, show_review, start_review
+from domain.assignment import Explanation
 
 pytestmark = pytest.mark.e2e
 
@@ -51,12 +52,17 @@ def walk(browser, live, lang: str, tag: str) -> None:
     page = reviewer.page
     try:
         reviewer.check(f"{tag}-tasks")
+        # why me, and why this reviewer: the directory's explanation in the page's language only
+        explained = Explanation.of_text(view.spec.explanation)
+        mine, other = (explained.en, explained.zh) if lang.startswith("en") else (explained.zh, explained.en)
+        assert "点评" in explained.zh and "点评" not in explained.en and " reviews " in explained.en  # names stay as written
+        row = page.locator("tr", has=page.locator(f'a[href="/reviews/{rid}"]'))
+        why_me = row.locator("td").nth(3).inner_text()
+        assert why_me.strip() == mine
         # the review is on the reviewer's list, with a link to it
-        link = page.locator(f'a[href="/reviews/{rid}"]')
-        if link.count():
-            link.first.click()
-        else:
-            reviewer.goto(f"/reviews/{rid}")
+        page.locator(f'a[href="/reviews/{rid}"]').first.click()
+        page.wait_for_selector("#why-reviewer")
+        assert page.locator("#why-reviewer").inner_text().strip() == mine
         reviewer.check(f"{tag}-1-investigate")
 
         # step 1: findings for every point, one with an uploaded file; then close
