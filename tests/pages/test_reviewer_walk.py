@@ -54,7 +54,7 @@ def walk(browser, live, lang: str, tag: str) -> None:
         reviewer.check(f"{tag}-tasks")
         # why me, and why this reviewer: the directory's explanation in the page's language only
         explained = Explanation.of_text(view.spec.explanation)
-        mine, other = (explained.en, explained.zh) if lang.startswith("en") else (explained.zh, explained.en)
+        mine = explained.en if lang.startswith("en") else explained.zh
         assert "点评" in explained.zh and "点评" not in explained.en and " reviews " in explained.en  # names stay as written
         row = page.locator("tr", has=page.locator(f'a[href="/reviews/{rid}"]'))
         why_me = row.locator("td").nth(3).inner_text()
