@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterator
 
 from directory.issues import IssueList
-from directory.tables import MEMBERSHIP_COLUMNS, PERSON_COLUMNS, UNIT_COLUMNS, TableRows, read_tables, unit_cells
+from directory.tables import MEMBERSHIP_COLUMNS, PERSON_COLUMNS, UNIT_COLUMNS, TableRows, person_cells, read_tables, unit_cells
 from domain.org import Directory
 
 UNITS_FILE, PEOPLE_FILE, MEMBERSHIPS_FILE = "units.csv", "people.csv", "memberships.csv"
@@ -136,7 +136,7 @@ def write_csv_dir(d: Directory, folder: Path) -> None:
     with (folder / PEOPLE_FILE).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(PERSON_COLUMNS)
-        w.writerows((p.id, p.name) for p in d.people.values())
+        w.writerows(person_cells(p) for p in d.people.values())
     with (folder / MEMBERSHIPS_FILE).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(MEMBERSHIP_COLUMNS)

@@ -19,9 +19,9 @@ from domain.org import Directory, Membership, Person, Role, Unit
 from domain.strings import NUL_MESSAGE, nul_field
 
 UNIT_COLUMNS = ("id", "name", "parent_id", "tier", "kind", "category", "leader_id", "overseen_by", "guided_by", "external")
-PERSON_COLUMNS = ("id", "name")
+PERSON_COLUMNS = ("id", "name", "email")
 MEMBERSHIP_COLUMNS = ("person_id", "unit_id", "role")
-OPTIONAL = {"parent_id", "leader_id", "overseen_by", "guided_by", "category", "external"}
+OPTIONAL = {"parent_id", "leader_id", "overseen_by", "guided_by", "category", "external", "email"}
 
 
 @dataclass
@@ -77,7 +77,7 @@ def _records(t: TableRows, columns: tuple[str, ...], issues: IssueList) -> Itera
         yield line, row
 
 
-def _unit_fields(raw: dict[str, str]) -> dict[str, object]:
+def _fields(raw: dict[str, str]) -> dict[str, object]:
     out: dict[str, object] = {}
     for k, v in raw.items():
         if v == "" and k in OPTIONAL:
@@ -98,13 +98,13 @@ def read_tables(units: TableRows | None, people: TableRows | None, memberships: 
     if people is not None:
         for line, raw in _records(people, PERSON_COLUMNS, issues):
             try:
-                person_rows.append((Person.model_validate(raw), Where(people.file, line, sheet=people.sheet)))
+                person_rows.append((Person.model_validate(_fields(raw)), Where(people.file, line, sheet=people.sheet)))
             except ValidationError as err:
                 issues.add_validation(people.file, line, err, sheet=people.sheet)
     if units is not None:
         for line, raw in _records(units, UNIT_COLUMNS, issues):
             try:
-                unit_rows.append((Unit.model_validate(_unit_fields(raw)), Where(units.file, line, sheet=units.sheet)))
+                unit_rows.append((Unit.model_validate(_fields(raw)), Where(units.file, line, sheet=units.sheet)))
             except ValidationError as err:
                 issues.add_validation(units.file, line, err, sheet=units.sheet)
     if memberships is not None:
@@ -121,6 +121,11 @@ def read_tables(units: TableRows | None, people: TableRows | None, memberships: 
     check_references(unit_rows, person_rows, member_rows, issues, check_people=people is not None, check_units=units is not None)
     issues.raise_if_any()
     return Directory.build((u for u, _ in unit_rows), (p for p, _ in person_rows), (m for m, *_ in member_rows))
+
+
+def person_cells(p: Person) -> list[str]:
+    """A person as the row ``read_tables`` reads back."""
+    return [p.id, p.name, p.email or ""]
 
 
 def unit_cells(u: Unit) -> list[object]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from directory.issues import IssueList
-from directory.tables import MEMBERSHIP_COLUMNS, PERSON_COLUMNS, UNIT_COLUMNS, TableRows, read_tables, unit_cells
+from directory.tables import MEMBERSHIP_COLUMNS, PERSON_COLUMNS, UNIT_COLUMNS, TableRows, person_cells, read_tables, unit_cells
 from domain.org import Directory
 
 SHEETS = ("units", "people", "memberships")
@@ -104,7 +104,7 @@ def write_xlsx(d: Directory, path: Path) -> None:
     people = wb.create_sheet("people")
     people.append(list(PERSON_COLUMNS))
     for p in d.people.values():
-        people.append([p.id, p.name])
+        people.append(person_cells(p))
     members = wb.create_sheet("memberships")
     members.append(list(MEMBERSHIP_COLUMNS))
     for m in d.memberships:

@@ -144,7 +144,7 @@ def directory_to_yaml_data(d: Directory) -> dict[str, Any]:
         if u.id in members:
             row["members"] = members[u.id]
         units.append(row)
-    return {"format": 1, "people": [p.model_dump(mode="json") for p in d.people.values()], "units": units}
+    return {"format": 1, "people": [p.model_dump(mode="json", exclude_none=True) for p in d.people.values()], "units": units}
 
 
 def write_yaml(d: Directory, path: Path) -> None:

@@ -11,12 +11,13 @@ planning 100 000 subjects stays a linear walk over dicts.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Annotated, Iterable, Mapping, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from domain.rubric import UnitCategory
 
@@ -26,6 +27,21 @@ from domain.rubric import UnitCategory
 UnitId = Annotated[str, StringConstraints(pattern=r"^U-[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
 PersonId = Annotated[str, StringConstraints(pattern=r"^P-[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+_EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def check_email(value: str) -> str:
+    """One plain mailbox (``name@example.org``), the form an SMTP ``RCPT TO``
+    takes: no display name, no list, so a typo in a spreadsheet cell is
+    refused at import instead of bouncing at the first reminder."""
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise ValueError(f"{value[:60]!r} is not an e-mail address (one mailbox: name@example.org)")
+    return value
+
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(check_email)]
 
 
 def is_unit_id(subject_id: str) -> bool:
@@ -104,6 +120,7 @@ class Person(BaseModel):
 
     id: PersonId
     name: Name
+    email: Email | None = None  # where the mail relay delivers this person's messages (optional: without it, the outbox page is their channel)
 
 
 class Role(StrEnum):
@@ -277,6 +294,7 @@ class ChangeKind(StrEnum):
     PERSON_ADDED = "person_added"
     PERSON_REMOVED = "person_removed"
     PERSON_RENAMED = "person_renamed"
+    PERSON_CHANGED = "person_changed"  # any other field (the address itself is not recorded)
     PERSON_MOVED = "person_moved"  # member of another unit now
     TEAM_JOINED = "team_joined"
     TEAM_LEFT = "team_left"
@@ -332,6 +350,8 @@ def diff_directories(old: Directory, new: Directory) -> list[DirectoryChange]:
     for pid in sorted(old.people.keys() & new.people.keys()):
         if old.people[pid].name != new.people[pid].name:
             out.append(DirectoryChange(kind=ChangeKind.PERSON_RENAMED, person_id=pid, field="name", before=old.people[pid].name, after=new.people[pid].name))
+        if old.people[pid].email != new.people[pid].email:
+            out.append(DirectoryChange(kind=ChangeKind.PERSON_CHANGED, person_id=pid, field="email"))
 
     old_m, new_m = old.membership_set(), new.membership_set()
     gone, came = old_m - new_m, new_m - old_m

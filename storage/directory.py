@@ -49,6 +49,7 @@ people_t = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
+    Column("email", String(254)),  # optional: where the mail relay delivers (migration 0011)
 )
 
 memberships_t = Table(
@@ -108,7 +109,10 @@ def fingerprint(d: Directory) -> str:
     for row in sorted(_unit_row(u) for u in d.units.values()):
         h.update(repr(row).encode())
     for pid in sorted(d.people):
-        h.update(f"{pid}\x1f{d.people[pid].name}\x1e".encode())
+        p = d.people[pid]
+        # the address only when there is one: a directory without addresses
+        # keeps the fingerprint it had before people could have one
+        h.update(f"{pid}\x1f{p.name}{'' if p.email is None else chr(0x1f) + p.email}\x1e".encode())
     for m in sorted((m.person_id, m.unit_id, m.role.value) for m in set(d.memberships)):
         h.update("\x1f".join(m).encode())
     return h.hexdigest()
@@ -197,7 +201,7 @@ class DirectoryStore:
 
     def _load(self, conn: Connection) -> Directory:
         units = [_unit_from_row(r) for r in conn.execute(select(*(units_t.c[c] for c in _UNIT_COLS)).order_by(units_t.c.id))]
-        people = [Person(id=r[0], name=r[1]) for r in conn.execute(select(people_t.c.id, people_t.c.name).order_by(people_t.c.id))]
+        people = [Person(id=r[0], name=r[1], email=r[2]) for r in conn.execute(select(people_t.c.id, people_t.c.name, people_t.c.email).order_by(people_t.c.id))]
         memberships = [Membership(r[0], r[1], Role(r[2])) for r in conn.execute(
             select(memberships_t.c.person_id, memberships_t.c.unit_id, memberships_t.c.role)
             .order_by(memberships_t.c.unit_id, memberships_t.c.role, memberships_t.c.person_id))]
@@ -250,7 +254,8 @@ class DirectoryStore:
                 person_ids = {subject_id}
             person_ids |= {u.leader_id for u in units.values() if u.leader_id}
             person_ids |= {m.person_id for m in members}
-            people = [Person(id=r[0], name=r[1]) for r in conn.execute(select(people_t.c.id, people_t.c.name).where(people_t.c.id.in_(sorted(person_ids))))]
+            people = [Person(id=r[0], name=r[1], email=r[2]) for r in conn.execute(
+                select(people_t.c.id, people_t.c.name, people_t.c.email).where(people_t.c.id.in_(sorted(person_ids))))]
             return Directory.build(units.values(), people, members)
 
     # ---- look-ups, a page at a time (keyset on the id) --------------------
@@ -349,8 +354,8 @@ class DirectoryStore:
     def _row_plan(old: Directory, new: Directory) -> _Plan:
         old_u = {u.id: _unit_row(u) for u in old.units.values()}
         new_u = {u.id: _unit_row(u) for u in new.units.values()}
-        old_p = {p.id: p.name for p in old.people.values()}
-        new_p = {p.id: p.name for p in new.people.values()}
+        old_p = {p.id: (p.name, p.email) for p in old.people.values()}
+        new_p = {p.id: (p.name, p.email) for p in new.people.values()}
         old_m = {(m.person_id, m.unit_id, m.role.value) for m in old.memberships}
         new_m = {(m.person_id, m.unit_id, m.role.value) for m in new.memberships}
         as_unit = lambda row: dict(zip(_UNIT_COLS, row))  # noqa: E731
@@ -358,8 +363,8 @@ class DirectoryStore:
             unit_insert=[as_unit(new_u[k]) for k in new_u if k not in old_u],
             unit_update=[{**as_unit(new_u[k]), "b_id": k} for k in new_u if k in old_u and old_u[k] != new_u[k]],
             unit_delete=[k for k in old_u if k not in new_u],
-            person_insert=[{"id": k, "name": v} for k, v in new_p.items() if k not in old_p],
-            person_update=[{"b_id": k, "name": v} for k, v in new_p.items() if k in old_p and old_p[k] != v],
+            person_insert=[{"id": k, "name": v[0], "email": v[1]} for k, v in new_p.items() if k not in old_p],
+            person_update=[{"b_id": k, "name": v[0], "email": v[1]} for k, v in new_p.items() if k in old_p and old_p[k] != v],
             person_delete=[k for k in old_p if k not in new_p],
             member_insert=[{"person_id": p, "unit_id": u, "role": r} for (p, u, r) in sorted(new_m - old_m)],
             member_delete=[{"b_person": p, "b_unit": u, "b_role": r} for (p, u, r) in sorted(old_m - new_m)],
@@ -396,7 +401,7 @@ class DirectoryStore:
                          [{k: v for k, v in r.items() if k != "id"} for r in part])
             step(len(part))
         for part in chunks(rows.person_update):
-            conn.execute(update(people_t).where(people_t.c.id == bindparam("b_id")).values(name=bindparam("name")), part)
+            conn.execute(update(people_t).where(people_t.c.id == bindparam("b_id")).values(name=bindparam("name"), email=bindparam("email")), part)
             step(len(part))
         for table, items in ((units_t, rows.unit_insert), (people_t, rows.person_insert), (memberships_t, rows.member_insert)):
             for part in chunks(items):

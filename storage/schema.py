@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -147,9 +147,16 @@ outbox = Table(
     Column("body", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
+    # the mail relay's record of each message (storage/outbox.py, migration 0011)
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),  # held by a relay until then, or waiting out its backoff
+    Column("failed_at", DateTime(timezone=True)),  # given up: last_error says why
+    Column("last_error", Text),
     UniqueConstraint("stream_id", "version", "recipient_id", "kind", name="uq_outbox_event_recipient"),
 )
 Index("ix_outbox_recipient", outbox.c.recipient_id)
+Index("ix_outbox_pending", outbox.c.id, sqlite_where=text("delivered_at IS NULL AND failed_at IS NULL"),
+      postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL"))
 
 # The database refuses to change history: these triggers (created by migration
 # 0002) reject UPDATE/DELETE/TRUNCATE of events and checkpoints and any move of

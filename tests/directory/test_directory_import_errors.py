@@ -244,3 +244,26 @@ def test_a_contradiction_names_its_yaml_line_and_its_sheet_row(tmp_path):
     with pytest.raises(DirectoryImportError) as exc:
         read_xlsx(tmp_path / "org.xlsx")
     assert [(i.file, i.sheet, i.line, i.field) for i in exc.value.issues] == [("org.xlsx", "units", 4, "parent_id")]
+
+
+def test_an_email_column_is_optional_and_read_in_every_format(tmp_path):
+    people = "id,name,email\nP-1,王建国,wang@example.org\nP-2,李秀英,\nP-3,张伟, zhang@example.org \n"
+    d = read_csv_dir(_csv(tmp_path, people=people))
+    assert {p: d.people[p].email for p in d.people} == {"P-1": "wang@example.org", "P-2": None, "P-3": "zhang@example.org"}
+    (tmp_path / "without").mkdir()
+    assert read_csv_dir(_csv(tmp_path / "without")).people["P-1"].email is None  # the header without the column
+    y = read_yaml(_yaml(tmp_path, GOOD_YAML.replace("  - {id: P-1, name: 王建国}\n", "  - {id: P-1, name: 王建国, email: wang@example.org}\n")))
+    assert y.people["P-1"].email == "wang@example.org" and y.people["P-2"].email is None
+    write_csv_dir(d, tmp_path / "out")
+    write_yaml(d, tmp_path / "out.yaml")
+    for back in (read_csv_dir(tmp_path / "out"), read_yaml(tmp_path / "out.yaml")):
+        assert back.people == d.people
+
+
+@pytest.mark.parametrize("email", ["wang", "wang@", "wang@example", "Wang Jianguo <wang@example.org>", "a@b.org,c@d.org", "wang @example.org"])
+def test_a_bad_email_names_file_line_and_field(tmp_path, email):
+    people = f'id,name,email\nP-1,王建国,wang@example.org\nP-2,李秀英,\nP-3,张伟,\nP-4,刘洋,"{email}"\n'
+    [(file, line, field, message)] = _issues(read_csv_dir, _csv(tmp_path, people=people))
+    assert (file, line, field) == ("people.csv", 5, "email") and "is not an e-mail address" in message
+    text = GOOD_YAML.replace("  - {id: P-3, name: 张伟}\n", f"  - {{id: P-3, name: 张伟}}\n  - {{id: P-4, name: 刘洋, email: '{email}'}}\n")
+    assert [(i[0], i[1], i[2]) for i in _issues(read_yaml, _yaml(tmp_path, text))] == [("org.yaml", 6, "people.3.email")]

@@ -95,3 +95,17 @@ def test_rubric_versions_are_stored_and_immutable(engine):
     with pytest.raises(RubricVersionConflict):
         store.register_rubric(rubric_from_data(data))
     assert [r.fingerprint() for r in store.rubrics()] == [new.fingerprint()]
+
+
+def test_an_address_is_stored_and_a_changed_one_is_a_change_without_the_address(engine):
+    d = generate(60, seed=9)
+    store = DirectoryStore(engine)
+    before = fingerprint(d)
+    store.replace(d, source="v1")
+    pid = sorted(d.people)[0]
+    with_mail = Directory.build(d.units.values(), [p.model_copy(update={"email": "li@example.org"}) if p.id == pid else p for p in d.people.values()], d.memberships)
+    assert fingerprint(with_mail) != before
+    result = store.replace(with_mail, source="v2")
+    assert [(c.kind, c.person_id, c.field, c.before, c.after) for c in result.changes] == [(ChangeKind.PERSON_CHANGED, pid, "email", None, None)]
+    assert store.load().people[pid].email == "li@example.org" and store.load_neighbourhood(pid).people[pid].email == "li@example.org"
+    assert store.replace(store.load(), source="v3").unchanged
