@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 
 from activities.campaigns import CampaignActivities, RoundActivities
+from activities.delivery import start_mail_relay, stop_mail_relay
 from activities.eventlog import EventLogActivities
 from app.projections.registry import all_projections, keep_current, projector_for
 from config.logging import configure_logging
@@ -95,6 +96,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     heartbeat = asyncio.create_task(probes.heartbeat(stop))
     log.info("worker_started", task_queue=settings.task_queue, address=settings.address, namespace=settings.temporal_namespace)
     projections = asyncio.create_task(keep_current(engine, stop, settings.projection_poll_seconds))  # the read models follow the log
+    mail = start_mail_relay(settings, engine, stop)  # the outbox by SMTP, when PINGYI_SMTP_HOST is set
     async with worker:
         probes.ready, probes.detail = True, f"polling {settings.task_queue}"
         await sign_checkpoints(engine, signer_from_settings(), settings.checkpoint_every_seconds, stop)
@@ -102,6 +104,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         log.info("worker_draining", within_seconds=settings.worker_shutdown_seconds)
     stop.set()
     await projections
+    await stop_mail_relay(mail)
     await heartbeat
     if probe_server:
         probe_server.shutdown()

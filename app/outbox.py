@@ -33,9 +33,12 @@ class OutboxMessage(BaseModel):
     subject: str
     body: str
     created_at: datetime
-    delivered_at: datetime | None = None
+    delivered_at: datetime | None = None  # handed to the SMTP server by the mail relay
+    attempts: int = 0  # delivery attempts by mail so far
+    failed_at: datetime | None = None  # the relay gave up: ``last_error`` says why
+    last_error: str | None = None  # the last attempt's error (with a delivered message: none)
 
-    @field_validator("created_at", "delivered_at")
+    @field_validator("created_at", "delivered_at", "failed_at")
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
         """SQLite hands the outbox's times back without their zone; they were

@@ -117,7 +117,10 @@ async def _run_service(s: Settings, stop: asyncio.Event, supervisor) -> None:
     )
     from app.projections.registry import keep_current
 
+    from activities.delivery import start_mail_relay, stop_mail_relay
+
     projections = asyncio.create_task(keep_current(engine, stop, s.projection_poll_seconds))  # the read models follow the log
+    mail = start_mail_relay(s, engine, stop)  # off unless PINGYI_SMTP_HOST is set: the outbox page is the channel
     try:
         async with worker:
             await sign_checkpoints(engine, signer_from_settings(), s.checkpoint_every_seconds, stop)
@@ -125,6 +128,7 @@ async def _run_service(s: Settings, stop: asyncio.Event, supervisor) -> None:
         await api.stop()
     stop.set()
     await projections
+    await stop_mail_relay(mail)
     engine.dispose()
     out.print("stopped.")
 

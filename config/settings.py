@@ -71,11 +71,50 @@ class Settings(BaseSettings):
     worker_shutdown_seconds: float = Field(default=30, ge=0, description="on SIGTERM: how long running tasks get to finish before they are cancelled")
     worker_metrics_bind: str | None = Field(default=None, description="host:port of the Temporal SDK's Prometheus metrics")
 
+    # mail delivery (activities/delivery.py): off unless a host is set; the outbox page is then the only channel
+    smtp_host: str | None = Field(default=None, description="SMTP server the workers' mail relay delivers outbox messages through; unset: no mail")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(default="starttls", description="starttls (upgrade after connecting), tls (implicit, port 465) or none")
+    smtp_user: str | None = Field(default=None, description="SMTP login, if the server wants one")
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = Field(default=None, description="the sender address of every message (required with PINGYI_SMTP_HOST)")
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    mail_poll_seconds: float = Field(default=5, gt=0, description="how often the relay looks for messages to deliver")
+    mail_max_attempts: int = Field(default=8, ge=1, description="attempts per message before it is recorded as failed")
+    mail_retry_seconds: float = Field(default=60, gt=0, description="wait after the first failed attempt; doubled after each, at most an hour")
+
     # the payload codec (service/codec.py): on everywhere unless development opts out
     codec_enabled: bool = Field(default=True, description="seal every Temporal payload with AES-256-GCM; may be off only in development")
     codec_keys: SecretStr | None = Field(default=None, description="'id:base64key' entries, comma-separated, newest first (the first seals)")
     codec_key_file: Path | None = Field(default=None, description="a file of 'id:base64key' lines, newest first; default in development: generated under data_dir")
     codec_cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8080", "http://127.0.0.1:8233", "http://localhost:8233"], description="Web UI origins allowed to call the codec endpoint")
+
+    @field_validator("smtp_host", "smtp_user", "smtp_password", "smtp_from", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        """Compose passes an unset optional variable as an empty string."""
+        return None if value == "" else value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender_is_a_mailbox(cls, value: str | None) -> str | None:
+        from domain.org import check_email
+
+        return None if value is None else check_email(value.strip())
+
+    @model_validator(mode="after")
+    def _mail_settings_hang_together(self) -> "Settings":
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("PINGYI_SMTP_FROM must be set with PINGYI_SMTP_HOST (the sender address of every message)")
+        if self.smtp_password is not None and not self.smtp_user:
+            raise ValueError("PINGYI_SMTP_PASSWORD needs PINGYI_SMTP_USER")
+        if self.environment == "production" and self.smtp_user and self.smtp_tls == "none":
+            raise ValueError("PINGYI_SMTP_TLS cannot be none in production with a login: the password would cross the network in clear")
+        return self
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host)
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> "Settings":

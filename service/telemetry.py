@@ -2,7 +2,8 @@
 Temporal SDK's, which its Runtime exports on a port of their own) and the
 liveness/readiness probes, served by one small HTTP server in a thread.
 
-Counters count what this process did (appends, reminders, messages written);
+Counters count what this process did (appends, reminders, messages written,
+messages its mail relay delivered or failed to);
 the review gauges (reviews by step, overdue) are read from Temporal's
 visibility store, so every worker reports the same figure: aggregate them with
 ``max``, not ``sum``.
@@ -35,6 +36,11 @@ APPEND_FAILURES = Counter("pingyi_event_log_append_failures", "appends refused o
 REMINDERS_SENT = Counter("pingyi_reminders_sent", "reminders the reviews' clocks sent", registry=REGISTRY)
 DEADLINES_PASSED = Counter("pingyi_deadlines_passed", "step deadlines that passed with the step unfinished", registry=REGISTRY)
 MESSAGES_QUEUED = Counter("pingyi_deliveries_queued", "messages written to the outbox for delivery, by kind", ["kind"], registry=REGISTRY)
+DELIVERIES_SENT = Counter("pingyi_deliveries_sent", "outbox messages the mail relay handed to the SMTP server, by kind (kind=reminder: reminders delivered)", ["kind"], registry=REGISTRY)
+DELIVERIES_FAILED = Counter(
+    "pingyi_deliveries_failed", "mail delivery attempts that failed, by kind and outcome (retry: tried again after a backoff; given_up: recorded as failed)",
+    ["kind", "outcome"], registry=REGISTRY,
+)
 
 
 def count_appended(event_types: list[str], message_kinds: list[str]) -> None:
