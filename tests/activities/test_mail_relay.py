@@ -10,13 +10,11 @@ lists the counts."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
+from smtp_sink import free_port, smtp_sink
 from sqlalchemy import select
 
 from activities.delivery import MailRelay, SmtpConfig, SmtpSession, start_mail_relay, stop_mail_relay
@@ -32,44 +30,10 @@ from storage.schema import outbox
 SENDER = "pingyi@example.org"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mailbox:
-    """An aiosmtpd handler: keeps what it accepts; answers 451 to the next
-    ``busy`` messages and 550 to the addresses in ``unknown``."""
-
-    def __init__(self) -> None:
-        self.received: list = []
-        self.busy = 0
-        self.unknown: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
-        if address in self.unknown:
-            return "550 5.1.1 no such mailbox here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        if self.busy > 0:
-            self.busy -= 1
-            return "451 4.3.0 mailbox busy, try again later"
-        msg = message_from_bytes(envelope.content, policy=policy.default)
-        self.received.append((envelope.rcpt_tos, msg))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
+    with smtp_sink() as box:
+        yield box
 
 
 @pytest.fixture

@@ -1,9 +1,13 @@
 """Several ``pingyi-worker`` processes on one task queue, one PostgreSQL event
 log, a real Temporal server:
 
-- two workers share the reviews; SIGKILL one mid-run and the other finishes
-  every review: each closed once, every stream 1..N, the log verifies; the
-  survivor's /metrics then lists our metrics and its SDK port Temporal's;
+- two workers share a campaign's reviews (its launch batches and the reviews
+  it starts); SIGKILL one mid-campaign and the other finishes every review:
+  each subject's review started once and closed once, every stream 1..N, the
+  campaign counts every review completed, the log verifies; both workers'
+  mail relays deliver the outbox to a real SMTP server, every message at
+  least once; the survivor's /metrics then lists our metrics (deliveries
+  sent among them) and its SDK port Temporal's;
 - SIGTERM drains: an append held in flight (its table locked) finishes after
   the signal, the worker takes no new task meanwhile, readiness says so, and
   the process exits 0 within its shutdown bound.
@@ -25,19 +29,29 @@ import pytest
 from helpers import BIN, REPO, free_port, wait_until
 from sqlalchemy import create_engine, func, select, text
 
+from smtp_sink import smtp_sink
+
+from app.campaigns import Campaigns
+from app.principal import Principal
 from config.settings import Settings
 from directory.service import iter_assignments, load_example, review_spec_for
+from domain.campaign import CampaignSpec, Round, Scope, review_id_for
+from domain.procedure import ReviewMethod
 from service import demo
 from service.devserver import start_dev_server
-from service.reviews import send, start_review, wait_opened
+from service.reviews import get_state, send, start_review, wait_opened
 from service.temporal import connect
 from storage.db import make_engine
+from storage.directory import people_t
+from storage.eventlog import EventStore
 from storage.migrate import upgrade
-from storage.schema import events
+from storage.schema import events, outbox
 from workflows.messages import ReviewResult
 
 pytestmark = pytest.mark.e2e
 SHUTDOWN_SECONDS = 10
+OFFICE = Principal(kind="person", person_id="office", administrator=True, auditor=True, via="cli")
+BRANCH = "U-HQ-D08"  # 12 subjects: the department's organization and its 11 members
 
 
 def get(url: str) -> tuple[int, str]:
@@ -58,6 +72,7 @@ class Cluster:
         self.settings = Settings(data_dir=tmp_path / "temporal", dev_server_port=free_port(), dev_ui_port=free_port())
         self.queue = f"workers-{self.settings.dev_server_port}"
         self.workers: dict[str, tuple[subprocess.Popen, int, int]] = {}
+        self.extra_env: dict[str, str] = {}
 
     async def start(self) -> None:
         self.server = await start_dev_server(self.settings)
@@ -72,7 +87,7 @@ class Cluster:
         env.update(
             TEMPORAL_ADDRESS=self.server.address, PINGYI_DATABASE_URL=self.db_url, PINGYI_TASK_QUEUE=self.queue, PINGYI_CODEC_KEYS=os.environ["PINGYI_CODEC_KEYS"],
             PINGYI_DATA_DIR=str(self.tmp / "data"), PINGYI_WORKER_HEALTH_BIND=f"127.0.0.1:{health}", PINGYI_WORKER_METRICS_BIND=f"127.0.0.1:{metrics}",
-            PINGYI_WORKER_SHUTDOWN_SECONDS=str(SHUTDOWN_SECONDS), PINGYI_LOG_FORMAT="json",
+            PINGYI_WORKER_SHUTDOWN_SECONDS=str(SHUTDOWN_SECONDS), PINGYI_LOG_FORMAT="json", **self.extra_env,
         )
         proc = subprocess.Popen([str(BIN / "pingyi-worker")], env=env, cwd=REPO, stdout=open(self.tmp / f"{name}.log", "wb"), stderr=subprocess.STDOUT)
         self.workers[name] = (proc, health, metrics)
@@ -94,6 +109,23 @@ class Cluster:
         """The on-time commands with fixed update ids: a command resent after a
         worker died is the same update, never a second one."""
         await wait_opened(self.client.get_workflow_handle(spec.review_id), timeout=120)
+        return await self._commands(spec)
+
+    async def drive_started(self, review_id: str) -> ReviewResult:
+        """A review someone else (a campaign) starts: wait for it, read its
+        spec from the review itself, then the on-time commands."""
+        for attempt in range(240):
+            try:
+                await wait_opened(self.client.get_workflow_handle(review_id), timeout=5)
+                spec = (await asyncio.wait_for(get_state(self.client, review_id), 15)).spec
+                break
+            except Exception:  # not started yet, or the worker holding it died: ask again
+                if attempt == 239:
+                    raise
+                await asyncio.sleep(0.5)
+        return await self._commands(spec)
+
+    async def _commands(self, spec) -> ReviewResult:
         for i, cmd in enumerate(demo.on_time_commands(spec, date.today())):
             for attempt in range(20):
                 try:
@@ -105,13 +137,13 @@ class Cluster:
                     await asyncio.sleep(1)
         return await self.client.get_workflow_handle(spec.review_id, result_type=ReviewResult).result()
 
-    def check_log(self, specs) -> None:
+    def check_log(self, review_ids: list[str]) -> None:
         with self.engine.connect() as conn:
-            for spec in specs:
-                rows = conn.execute(select(events.c.version, events.c.event_type).where(events.c.stream_id == spec.review_id).order_by(events.c.version)).all()
-                assert [v for v, _ in rows] == list(range(1, len(rows) + 1)), spec.review_id
+            for rid in review_ids:
+                rows = conn.execute(select(events.c.version, events.c.event_type).where(events.c.stream_id == rid).order_by(events.c.version)).all()
+                assert [v for v, _ in rows] == list(range(1, len(rows) + 1)), rid
                 types = [t for _, t in rows]
-                assert types.count("review.started") == 1 and types.count("review.closed") == 1 and types[-1] == "review.closed", (spec.review_id, types)
+                assert types.count("review.started") == 1 and types.count("review.closed") == 1 and types[-1] == "review.closed", (rid, types)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "PINGYI_"))} | {"PINGYI_DATABASE_URL": self.db_url, "PINGYI_DATA_DIR": str(self.tmp / "data")}
         verified = subprocess.run([str(BIN / "reviewctl"), "audit", "verify"], env=env, cwd=REPO, capture_output=True, text=True, timeout=180)
         assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -137,36 +169,65 @@ def appended_by(cluster: Cluster, name: str) -> int:
     return cluster.log(name).count('"events_appended"')
 
 
-async def test_sigkill_one_worker_the_other_finishes_every_review(cluster):
-    cluster.worker("a")
-    cluster.worker("b")
-    specs = cluster.specs(10, "kill")
-    for spec in specs:
-        await start_review(cluster.client, spec, cluster.queue)
-    drives = [asyncio.create_task(cluster.drive(spec)) for spec in specs]
-    deadline = time.monotonic() + 60
-    while not (appended_by(cluster, "a") >= 5 and appended_by(cluster, "b") >= 5) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert appended_by(cluster, "a") >= 5 and appended_by(cluster, "b") >= 5, "both workers should be taking reviews"
-    killed, _, _ = cluster.workers["a"]
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
-    unfinished_at_kill = sum(not d.done() for d in drives)
-    results = await asyncio.wait_for(asyncio.gather(*drives), 240)
-    assert unfinished_at_kill > 0, "the kill came after every review had finished: not mid-run"
-    assert [r.final_step.value for r in results] == ["closed"] * len(specs)
-    cluster.check_log(specs)
+async def test_sigkill_one_worker_mid_campaign_the_other_finishes_every_review(cluster):
+    with cluster.engine.begin() as conn:  # every person of the example gets an address: the relays mail the whole outbox
+        conn.execute(people_t.update().values(email=people_t.c.id + "@example.org"))
+    with smtp_sink() as mail:
+        cluster.extra_env = dict(PINGYI_SMTP_HOST="127.0.0.1", PINGYI_SMTP_PORT=str(mail.port), PINGYI_SMTP_TLS="none",
+                                 PINGYI_SMTP_FROM="pingyi@example.org", PINGYI_MAIL_POLL_SECONDS="0.2", PINGYI_MAIL_RETRY_SECONDS="1")
+        cluster.worker("a")
+        cluster.worker("b")
+        cid = f"workers-{cluster.settings.dev_server_port}"
+        uc = Campaigns(Settings(data_dir=cluster.tmp / "data", task_queue=cluster.queue), cluster.engine, EventStore(cluster.engine), cluster.client)
+        spec = CampaignSpec(campaign_id=cid, period="2026-H2", round=Round.YEAR_END, method=ReviewMethod.CONCENTRATED, scope=Scope(unit_id=BRANCH))
+        plan = uc.plan(OFFICE, spec)
+        review_ids = [review_id_for(cid, e.subject_id) for e in plan.entries]
+        assert len(review_ids) == 12
+        await uc.launch(OFFICE, spec, plan.plan_id, batch_size=2)  # six launch batches, shared by both workers too
+        drives = [asyncio.create_task(cluster.drive_started(rid)) for rid in review_ids]
+        deadline = time.monotonic() + 60
+        while not (appended_by(cluster, "a") >= 5 and appended_by(cluster, "b") >= 5) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert appended_by(cluster, "a") >= 5 and appended_by(cluster, "b") >= 5, "both workers should be taking the campaign's reviews"
+        killed, _, _ = cluster.workers["a"]
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        unfinished_at_kill = sum(not d.done() for d in drives)
+        results = await asyncio.wait_for(asyncio.gather(*drives), 150)
+        assert unfinished_at_kill > 0, "the kill came after every review had finished: not mid-campaign"
+        assert [r.final_step.value for r in results] == ["closed"] * len(review_ids)
+
+        # no review lost or doubled: one review.started per subject, and nothing else the campaign's
+        with cluster.engine.connect() as conn:
+            started = conn.execute(select(events.c.stream_id).where(events.c.event_type == "review.started", events.c.stream_id.like(f"rv-{cid}-%"))).scalars().all()
+        assert sorted(started) == sorted(review_ids)
+        cluster.check_log(review_ids)
+        status = await uc.status(OFFICE, cid)
+        assert (status.counts.started, status.counts.completed, status.progress.started) == (12, 12, 12)
+
+        # every message the campaign's reviews caused was mailed (at least once: the killed relay may have held some)
+        with cluster.engine.connect() as conn:
+            ids = conn.execute(select(outbox.c.id).where(outbox.c.stream_id.like(f"rv-{cid}-%"))).scalars().all()
+        wait_until(lambda: _all_delivered(cluster, cid), 60, "every outbox message to be delivered")
+        mailed = {msg["Message-ID"] for _, msg in mail.received}
+        assert {f"<pingyi.outbox.{i}@example.org>" for i in ids} <= mailed and len(ids) >= 12
 
     # the survivor's metrics: ours on the probe port, the SDK's on its own
     _, health, sdk = cluster.workers["b"]
     status, body = get(f"http://127.0.0.1:{health}/metrics")
     assert status == 200
-    for name in ("pingyi_event_log_append_seconds_count", 'pingyi_events_appended_total{event_type="review.closed"}', "pingyi_reviews_by_step", "pingyi_deliveries_queued_total", "pingyi_reminders_sent_total", 'pingyi_projection_lag_events{projection="'):
+    for name in ("pingyi_event_log_append_seconds_count", 'pingyi_events_appended_total{event_type="review.closed"}', "pingyi_reviews_by_step", "pingyi_deliveries_queued_total",
+                 "pingyi_reminders_sent_total", 'pingyi_projection_lag_events{projection="', "pingyi_deliveries_sent_total{kind="):
         assert name in body, f"{name} missing from /metrics"
     closed_line = next(line for line in body.splitlines() if line.startswith('pingyi_events_appended_total{event_type="review.closed"}'))
     assert float(closed_line.split()[-1]) >= 1
     status, sdk_body = get(f"http://127.0.0.1:{sdk}/metrics")
     assert status == 200 and "temporal_workflow_task" in sdk_body
+
+
+def _all_delivered(cluster: Cluster, cid: str) -> bool:
+    with cluster.engine.connect() as conn:
+        return not conn.execute(select(func.count()).select_from(outbox).where(outbox.c.stream_id.like(f"rv-{cid}-%"), outbox.c.delivered_at.is_(None))).scalar()
 
 
 async def test_sigterm_drains_the_append_in_flight_and_takes_no_new_task(cluster):
@@ -216,4 +277,4 @@ async def test_sigterm_drains_the_append_in_flight_and_takes_no_new_task(cluster
         await send(cluster.client, spec.review_id, cmd)
     await cluster.client.get_workflow_handle(spec.review_id).result()
     await asyncio.wait_for(cluster.drive(later), 120)
-    cluster.check_log([spec, later])
+    cluster.check_log([spec.review_id, later.review_id])
