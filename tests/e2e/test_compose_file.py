@@ -167,3 +167,60 @@ def test_services_wait_for_healthy_or_completed_dependencies():
             if wanted == "service_healthy":
                 assert "healthcheck" in services[dep], f"{dep} has no health check for {name} to wait on"
     assert services["pingyi-worker"]["stop_grace_period"] and "replicas" in services["pingyi-worker"]["deploy"]
+
+
+def test_every_image_is_an_exact_tag_and_ours_is_the_projects_version():
+    """No digests (no registry answers here, docs/deployment.md); so no floating
+    tag either: a third-party image names a full x.y.z, ours the project's version."""
+    import tomllib
+
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    for name, svc in COMPOSE["services"].items():
+        image = svc["image"]
+        if image.startswith("pingyi:"):
+            assert image == f"pingyi:${{PINGYI_IMAGE_TAG:-{version}}}", name
+        else:  # PostgreSQL numbers its releases major.minor since 10: 15.10 is exact
+            full = r"\d+\.\d+" if image.startswith("postgres:") else r"\d+\.\d+\.\d+"
+            assert re.fullmatch(rf"[a-z0-9./-]+:{full}(-[\w.]+)?|[a-z0-9./-]+@sha256:[0-9a-f]{{64}}", image), f"{name}: {image} is not an exact tag"
+    assert example_env()["PINGYI_IMAGE_TAG"] == version
+
+
+# What temporalio/server's start reads from its environment: the names in
+# temporalio/temporal's docker/config_template_embedded.yaml (commit ab88fdc8,
+# the template the image renders since its builds moved there) that a
+# PostgreSQL deployment can use, and its entrypoint's BIND_ON_IP and
+# TEMPORAL_BROADCAST_ADDRESS. A name outside this list would be silently ignored.
+SERVER_TEMPLATE_READS = {
+    "LOG_LEVEL", "NUM_HISTORY_SHARDS", "DB", "DB_PORT", "DBNAME", "POSTGRES_SEEDS", "POSTGRES_USER", "POSTGRES_PWD",
+    "VISIBILITY_DBNAME", "VISIBILITY_POSTGRES_SEEDS", "VISIBILITY_DB_PORT", "VISIBILITY_POSTGRES_USER", "VISIBILITY_POSTGRES_PWD",
+    "SQL_MAX_CONNS", "SQL_MAX_IDLE_CONNS", "SQL_MAX_CONN_TIME", "SQL_VIS_MAX_CONNS", "SQL_VIS_MAX_IDLE_CONNS", "SQL_VIS_MAX_CONN_TIME",
+    "SQL_TLS_ENABLED", "SQL_CA", "SQL_CERT", "SQL_CERT_KEY", "SQL_HOST_VERIFICATION", "SQL_HOST_NAME",
+    "PROMETHEUS_ENDPOINT", "PROMETHEUS_TIMER_TYPE", "STATSD_ENDPOINT", "BIND_ON_IP", "TEMPORAL_BROADCAST_ADDRESS",
+    "FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT", "FRONTEND_MEMBERSHIP_PORT", "DYNAMIC_CONFIG_FILE_PATH", "PPROF_PORT",
+    "TEMPORAL_AUTH_AUTHORIZER", "TEMPORAL_AUTH_CLAIM_MAPPER", "TEMPORAL_JWT_KEY_SOURCE1", "TEMPORAL_JWT_KEY_SOURCE2",
+    "SQL_PASSWORD",  # read by temporal-sql-tool (admin-tools), not the server: shared through the x-temporal-db anchor
+}
+
+
+def test_the_temporal_server_gets_only_what_its_config_template_reads():
+    server = COMPOSE["services"]["temporal"]
+    env = server["environment"]
+    assert sorted(set(env) - SERVER_TEMPLATE_READS) == []
+    assert env["DB"] == "postgres12"  # the template's PostgreSQL branch: postgres12 or postgres12_pgx
+    assert "--plugin postgres12 " in COMPOSE["services"]["temporal-schema"]["command"][0]  # the schema tool speaks the same plugin
+
+
+def test_the_server_has_the_dynamic_config_file_it_is_told_to_read():
+    """The server exits at start when its dynamic config file is missing, and
+    the image ships none: compose mounts ours where the variable points."""
+    import yaml
+
+    server = COMPOSE["services"]["temporal"]
+    path = server["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
+    mounts = {target: source for source, target, *_ in (v.split(":") for v in server["volumes"])}
+    source = REPO / mounts[path]
+    assert source.is_file(), f"{source} is not in the repository"
+    data = yaml.safe_load(source.read_text())
+    assert isinstance(data, dict)
+    for key, values in data.items():
+        assert isinstance(values, list) and all(isinstance(v, dict) and "value" in v for v in values), key
