@@ -196,7 +196,12 @@ class MailRelay:
             async with self.session() as smtp:
                 for i, m in enumerate(batch):
                     try:
-                        await smtp.send(mail_of(m, self.sender))
+                        mail = mail_of(m, self.sender)
+                    except (ValueError, TypeError) as e:  # a header mail cannot carry (a line break in a subject): never sendable
+                        await self._give_up(m, f"cannot be written as mail: {e}", done)
+                        continue
+                    try:
+                        await smtp.send(mail)
                     except DeliveryRefused as e:
                         await self._give_up(m, str(e), done)
                     except ServerUnavailable as e:

@@ -208,3 +208,13 @@ def test_mail_is_off_by_default_and_an_empty_variable_is_unset(monkeypatch):
         monkeypatch.setenv(name, "")  # what compose passes for an unset optional variable
     s = Settings(_env_file=None)
     assert not s.mail_enabled and s.smtp_user is None and s.smtp_password is None
+
+
+async def test_a_message_mail_cannot_carry_is_given_up_and_the_rest_delivered(engine, store, smtp):
+    record = EventRecord(stream_id="rv-mail-8", version=1, event_type="test.noted", schema_version=1, occurred_at=datetime(2026, 12, 1, tzinfo=UTC), payload={})
+    store.append("rv-mail-8", 0, [record], [OutboxMessage(version=1, recipient_id="P-1", kind="plan_returned", subject="退回\r\nBcc: someone@example.org", body="b"),
+                                          OutboxMessage(version=1, recipient_id="P-2", kind="plan_returned", subject="退回", body="b")])
+    done = await relay(engine, smtp.port).run_once()
+    assert len(done.given_up) == 1 and len(done.sent) == 1
+    assert rows(engine)[("P-1", "plan_returned")]["last_error"].startswith("cannot be written as mail")
+    assert [to for to, _ in smtp.received] == [["li@example.org"]]
