@@ -3,17 +3,11 @@ relay's tests and the two-worker end-to-end test."""
 
 from __future__ import annotations
 
-import socket
 from contextlib import contextmanager
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ports import free_port
 
 
 class Mailbox:

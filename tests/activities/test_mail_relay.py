@@ -14,7 +14,8 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from smtp_sink import free_port, smtp_sink
+from ports import free_port
+from smtp_sink import smtp_sink
 from sqlalchemy import select
 
 from activities.delivery import MailRelay, SmtpConfig, SmtpSession, start_mail_relay, stop_mail_relay

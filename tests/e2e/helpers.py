@@ -11,14 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from ports import free_port  # noqa: F401 (the e2e tests import it from here)
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_open(port: int) -> bool:
