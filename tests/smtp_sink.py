@@ -35,11 +35,13 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_sink(port: int = 0):
+def smtp_sink(port: int = 0, tls_context=None):
     """A Mailbox behind aiosmtpd on 127.0.0.1 (a free port unless given); its
-    ``port`` attribute says where."""
+    ``port`` attribute says where. With ``tls_context`` it offers STARTTLS and
+    refuses mail before it."""
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port or free_port())
+    tls = {"tls_context": tls_context, "require_starttls": True} if tls_context else {}
+    controller = Controller(box, hostname="127.0.0.1", port=port or free_port(), **tls)
     controller.start()
     box.port = controller.port
     try:

@@ -4,12 +4,15 @@ with the recipient's directory address and a stable Message-ID; a server
 that answers 451 is counted as failed and tried again after a backoff until
 it takes the message, or until the attempts run out; a refused recipient, a
 person without an address and a server that is not there are recorded with
-their error; two relays never hold the same message; the worker's /metrics
-lists the counts."""
+their error; STARTTLS (the default) verifies the server's certificate;
+two relays never hold the same message; the worker's /metrics lists the
+counts."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import ssl
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
@@ -219,3 +222,40 @@ async def test_a_message_mail_cannot_carry_is_given_up_and_the_rest_delivered(en
     assert len(done.given_up) == 1 and len(done.sent) == 1
     assert rows(engine)[("P-1", "plan_returned")]["last_error"].startswith("cannot be written as mail")
     assert [to for to, _ in smtp.received] == [["li@example.org"]]
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1, and a server context holding it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    return cert_file, server
+
+
+async def test_starttls_the_default_is_used_and_a_server_that_requires_it_refuses_plain_text(engine, store, tmp_path, monkeypatch):
+    cert_file, server_context = _self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # the relay verifies the server's certificate against this CA
+    append(store, "rv-mail-9", [("P-1", "task_prompt")])
+    with smtp_sink(tls_context=server_context) as box:
+        plain = MailRelay(OutboxDeliveries(engine), lambda: SmtpSession(SmtpConfig(host="127.0.0.1", port=box.port, sender=SENDER, tls="none")), SENDER, retry_after=timedelta(0))
+        assert (await plain.run_once()).retrying  # 530: STARTTLS first
+        assert "530" in rows(engine)[("P-1", "task_prompt")]["last_error"]
+        default = SmtpConfig.from_settings(Settings(_env_file=None, data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=box.port, smtp_from=SENDER))
+        assert default.tls == "starttls"
+        secured = MailRelay(OutboxDeliveries(engine), lambda: SmtpSession(default), SENDER)
+        assert len((await secured.run_once()).sent) == 1 and len(box.received) == 1
