@@ -11,7 +11,8 @@ engine's payloads, and still be only at-least-once (Temporal's
 documentation of activities, "Activity Definition: Idempotency", asks for
 idempotent activities because a retry after a worker died past the side
 effect runs it again). The outbox row is where the state
-lives instead: a claim (``storage.outbox``) holds a message for one relay,
+lives instead: a claim (``storage.outbox``) holds a message for one relay
+while it tries it (a lease of ten SMTP timeouts, at least 10 s),
 the outcome is written on the row (delivered, or the error and the next
 attempt, or given up), and the counters say how many.
 
@@ -30,7 +31,8 @@ the outbox (and on the outbox page) with its error.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -55,8 +57,8 @@ class DeliveryRefused(Exception):
 
 
 class ServerUnavailable(Exception):
-    """The server could not be reached or dropped the connection: the rest of
-    the round is put back untried."""
+    """The server could not be reached or dropped the connection: the round
+    ends (the next one opens a new session)."""
 
 
 @dataclass(frozen=True)
@@ -149,75 +151,82 @@ class RelayRound:
     sent: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
     given_up: list[int] = field(default_factory=list)
-    put_back: list[int] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return len(self.sent) + len(self.retrying) + len(self.given_up)
 
 
 Session = Callable[[], "SmtpSession"]
 
 
+def lease_for(timeout: float) -> timedelta:
+    """How long a claim holds one message: room for a fresh session's every
+    command (connect, EHLO, STARTTLS, login, MAIL, RCPT, DATA) to take its
+    whole timeout; a relay killed holding it delays that one message by this
+    much, no more."""
+    return timedelta(seconds=max(10.0, 10 * timeout))
+
+
 class MailRelay:
     """Holds the outbox store and how to reach the SMTP server; built once per
-    worker process."""
+    worker process. A round claims one message at a time, right before it
+    tries it, so a relay that dies holds at most the one it was sending."""
 
     def __init__(self, store: OutboxDeliveries, session: Session, sender: str, *, max_attempts: int = 8,
-                 retry_after: timedelta = timedelta(minutes=1), batch: int = 20, lease: timedelta = timedelta(minutes=10)) -> None:
+                 retry_after: timedelta = timedelta(minutes=1), batch: int = 20, lease: timedelta = timedelta(minutes=5)) -> None:
         self.store, self.session, self.sender = store, session, sender
         self.max_attempts, self.retry_after, self.batch, self.lease = max_attempts, retry_after, batch, lease
 
     @classmethod
     def from_settings(cls, s: Settings, engine: Engine) -> "MailRelay":
         config = SmtpConfig.from_settings(s)
-        batch = 20
         return cls(OutboxDeliveries(engine), lambda: SmtpSession(config), config.sender, max_attempts=s.mail_max_attempts,
-                   retry_after=timedelta(seconds=s.mail_retry_seconds), batch=batch,
-                   lease=timedelta(seconds=max(60.0, batch * 2 * config.timeout)))  # a round never outlives its claim
+                   retry_after=timedelta(seconds=s.mail_retry_seconds), lease=lease_for(config.timeout))
 
     def backoff(self, attempts: int) -> timedelta:
         return min(self.retry_after * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
     async def run_once(self) -> RelayRound:
-        """Claim what is due and try each once."""
+        """Up to ``batch`` due messages, each claimed and tried once, over one
+        SMTP session opened for the first that has an address. A server that
+        cannot be reached or goes away ends the round: the message in hand
+        counts a failed attempt, the rest were never claimed."""
         done = RelayRound()
-        due = await asyncio.to_thread(self.store.claim_due, self.batch, self.lease)
-        if not due:
-            return done
-        mailable = []
-        for m in due:
-            if m.address is None:
-                await self._give_up(m, f"no e-mail address for {m.recipient_id} in the directory", done)
-            else:
-                mailable.append(m)
-        if mailable:
-            await self._deliver(mailable, done)
+        last = 0  # a round is one pass in id order: a message it failed is not tried again in it
+        async with contextlib.AsyncExitStack() as stack:
+            smtp: SmtpSession | None = None
+            while done.handled < self.batch:
+                claimed = await asyncio.to_thread(self.store.claim_due, 1, self.lease, None, last)
+                if not claimed:
+                    break
+                m = claimed[0]
+                last = m.id
+                if m.address is None:
+                    await self._give_up(m, f"no e-mail address for {m.recipient_id} in the directory", done)
+                    continue
+                try:
+                    mail = mail_of(m, self.sender)
+                except (ValueError, TypeError) as e:  # a header mail cannot carry (a line break in a subject): never sendable
+                    await self._give_up(m, f"cannot be written as mail: {e}", done)
+                    continue
+                try:
+                    if smtp is None:
+                        smtp = await stack.enter_async_context(self.session())
+                    await smtp.send(mail)
+                except DeliveryRefused as e:
+                    await self._give_up(m, str(e), done)
+                except ServerUnavailable as e:
+                    await self._failed(m, str(e), done)
+                    break
+                except (aiosmtplib.SMTPException, RuntimeError) as e:
+                    await self._failed(m, describe(e), done)
+                else:
+                    await asyncio.to_thread(self.store.delivered, m.id)
+                    DELIVERIES_SENT.labels(m.kind).inc()
+                    done.sent.append(m.id)
+                    log.info("mail_delivered", review_id=m.review_id, message_id=m.id, recipient_id=m.recipient_id, kind=m.kind, attempts=m.attempts)
         return done
-
-    async def _deliver(self, batch: Sequence[PendingMail], done: RelayRound) -> None:
-        try:
-            async with self.session() as smtp:
-                for i, m in enumerate(batch):
-                    try:
-                        mail = mail_of(m, self.sender)
-                    except (ValueError, TypeError) as e:  # a header mail cannot carry (a line break in a subject): never sendable
-                        await self._give_up(m, f"cannot be written as mail: {e}", done)
-                        continue
-                    try:
-                        await smtp.send(mail)
-                    except DeliveryRefused as e:
-                        await self._give_up(m, str(e), done)
-                    except ServerUnavailable as e:
-                        await self._failed(m, str(e), done)
-                        await self._put_back(batch[i + 1:], str(e), done)
-                        return
-                    except (aiosmtplib.SMTPException, RuntimeError) as e:
-                        await self._failed(m, describe(e), done)
-                    else:
-                        await asyncio.to_thread(self.store.delivered, m.id)
-                        DELIVERIES_SENT.labels(m.kind).inc()
-                        done.sent.append(m.id)
-                        log.info("mail_delivered", review_id=m.review_id, message_id=m.id, recipient_id=m.recipient_id, kind=m.kind, attempts=m.attempts)
-        except ServerUnavailable as e:  # could not connect: every message of the round failed this attempt
-            for m in batch:
-                await self._failed(m, str(e), done)
 
     async def _failed(self, m: PendingMail, error: str, done: RelayRound) -> None:
         if m.attempts >= self.max_attempts:
@@ -235,22 +244,12 @@ class MailRelay:
         done.given_up.append(m.id)
         log.error("mail_given_up", review_id=m.review_id, message_id=m.id, recipient_id=m.recipient_id, kind=m.kind, attempts=m.attempts, error=error)
 
-    async def _put_back(self, rest: Sequence[PendingMail], error: str, done: RelayRound) -> None:
-        """Messages of a round cut short by the server going away: not tried, so
-        their attempt is not counted; due again with the failed one's backoff."""
-        if not rest:
-            return
-        at = datetime.now(timezone.utc) + self.backoff(1)
-        await asyncio.to_thread(self.store.put_back, [m.id for m in rest], f"not tried: {error}", at)
-        done.put_back.extend(m.id for m in rest)
-
     async def run(self, stop: asyncio.Event, every: float) -> None:
         """Until ``stop``: a round, then wait ``every`` seconds (a full round
         goes on at once: there is more waiting)."""
         while not stop.is_set():
             try:
-                got = await self.run_once()
-                busy = len(got.sent) + len(got.retrying) + len(got.given_up) >= self.batch
+                busy = (await self.run_once()).handled >= self.batch
             except Exception as e:  # the database is away: the next round tries again, the worker goes on
                 log.warning("mail_relay_round_failed", error=f"{type(e).__name__}: {e}")
                 busy = False

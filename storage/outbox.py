@@ -50,13 +50,13 @@ class OutboxDeliveries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def claim_due(self, limit: int, lease: timedelta, now: datetime | None = None) -> list[PendingMail]:
-        """Up to ``limit`` messages due now, oldest first, each held for
-        ``lease`` by this caller alone."""
+    def claim_due(self, limit: int, lease: timedelta, now: datetime | None = None, after: int = 0) -> list[PendingMail]:
+        """Up to ``limit`` messages due now, oldest first (past id ``after``),
+        each held for ``lease`` by this caller alone."""
         now = now or datetime.now(timezone.utc)
         c = outbox.c
         with self.engine.begin() as conn:
-            ids = [r[0] for r in conn.execute(select(c.id).where(_pending(now)).order_by(c.id).limit(limit))]
+            ids = [r[0] for r in conn.execute(select(c.id).where(_pending(now), c.id > after).order_by(c.id).limit(limit))]
             claimed = [i for i in ids if conn.execute(
                 update(outbox).where(c.id == i, _pending(now)).values(next_attempt_at=now + lease, attempts=c.attempts + 1)).rowcount == 1]
         if not claimed:
@@ -84,11 +84,3 @@ class OutboxDeliveries:
         with self.engine.begin() as conn:
             conn.execute(update(outbox).where(outbox.c.id == message_id, outbox.c.delivered_at.is_(None))
                          .values(failed_at=at or datetime.now(timezone.utc), next_attempt_at=None, last_error=error[:MAX_ERROR_CHARS]))
-
-    def put_back(self, message_ids: list[int], note: str, at: datetime) -> None:
-        """Claimed but not tried (the server went away mid-round): the attempt
-        is not counted, and the messages are due again at ``at``."""
-        c = outbox.c
-        with self.engine.begin() as conn:
-            conn.execute(update(outbox).where(c.id.in_(message_ids), c.delivered_at.is_(None), c.failed_at.is_(None))
-                         .values(next_attempt_at=at, attempts=c.attempts - 1, last_error=note[:MAX_ERROR_CHARS]))

@@ -145,9 +145,16 @@ async def test_a_refused_recipient_and_a_person_without_an_address_are_given_up_
 
 
 async def test_a_server_that_is_not_there_fails_the_attempt_and_loses_nothing(engine, store):
+    """The round ends at the first message: the others were never claimed, so
+    they are not held and their attempts are not spent."""
     append(store, "rv-mail-5", [("P-1", "task_prompt"), ("P-2", "task_prompt")])
-    done = await relay(engine, free_port()).run_once()
-    assert len(done.retrying) == 2
+    r = relay(engine, free_port())
+    first = await r.run_once()
+    assert len(first.retrying) == 1 and first.handled == 1
+    state = rows(engine)
+    assert (state[("P-1", "task_prompt")]["attempts"], state[("P-2", "task_prompt")]["attempts"]) == (1, 0)
+    assert "ConnectionRefused" in state[("P-1", "task_prompt")]["last_error"] or "connect" in state[("P-1", "task_prompt")]["last_error"].lower()
+    assert (await r.run_once()).retrying == [state[("P-2", "task_prompt")]["id"]]  # the next round: the next message
     for row in rows(engine).values():
         assert row["delivered_at"] is None and row["failed_at"] is None and row["attempts"] == 1 and row["last_error"]
 
