@@ -49,6 +49,6 @@ async def outbox_page(request: Request, ctx: Ctx, who: Who, person: str | None =
         return error_page(request, err)
     keep = {k: v for k, v in (("person", person), ("review", review)) if v}
     return render(request, "outbox.html", {
-        "messages": got.items, "prompt": prompt, "may_choose": who.auditor, "person": person, "review": review,
+        "messages": got.items, "prompt": prompt, "may_choose": who.auditor, "mail_on": ctx.settings.mail_enabled, "person": person, "review": review,
         "next_cursor": got.next_cursor, "next_query": urlencode({**keep, "cursor": got.next_cursor or ""}),
     })
