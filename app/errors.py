@@ -90,3 +90,37 @@ def field_and_reason(loc: list[str], msg: str) -> tuple[str | None, str]:
     if sep and head and " " not in head and "." not in head:
         loc, msg = [*loc, head], rest
     return ".".join(loc) or None, msg
+
+
+KNOWN: dict[str, type[AppError]] = {cls.code: cls for cls in (BadInput, NotSignedIn, Forbidden, NotFound, Conflict, Unavailable, TooManyAttempts)}
+
+
+class OtherError(AppError):
+    """An error the API answered with a code this side has no class for (the
+    HTTP layer's own, e.g. ``method_not_allowed``): kept with its code and status."""
+
+    def __init__(self, code: str, status: int, message: str, *, field: str | None = None, message_zh: str | None = None) -> None:
+        super().__init__(message, field=field, message_zh=message_zh)
+        self.code = code  # type: ignore[misc]
+        self.status = status  # type: ignore[misc]
+
+
+def error_from_body(status: int, body: object) -> AppError | None:
+    """The typed error an API answer of the one error shape
+    (``{"error": {"code", "field", "message", "message_zh"}}``) stands for, so
+    a remote adapter raises what the use case raised; None if the body is not
+    of that shape."""
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return None
+    e = body["error"]
+    code, message = e.get("code"), e.get("message")
+    if not isinstance(code, str) or not isinstance(message, str):
+        return None
+    field = e.get("field") if isinstance(e.get("field"), str) else None
+    zh = e.get("message_zh") if isinstance(e.get("message_zh"), str) else None
+    if field and message.startswith(f"{field}: "):  # a request validation error names its field in the message too
+        message = message[len(field) + 2:]
+    cls = KNOWN.get(code)
+    if cls is not None and cls.status == status:
+        return cls(message, field=field, message_zh=zh)
+    return OtherError(code, status, message, field=field, message_zh=zh)

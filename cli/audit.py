@@ -18,7 +18,7 @@ from rich.table import Table
 
 from rich.text import Text
 
-from cli.common import fail, log_engine, principal_for, settings, use_case
+from cli.common import act, fail, log_engine, settings
 from domain.local_time import local_text
 from storage.eventlog import EventStore
 
@@ -66,8 +66,7 @@ def timeline(review_id: str, lang: LangOpt = "zh", as_json: JsonOpt = False, db:
     if lang not in ("zh", "en"):
         raise typer.BadParameter("--lang must be zh or en")
     s = _context_settings(db)
-    principal = principal_for(actor, s)
-    result = use_case(lambda ctx: review_timeline(ctx, principal, TimelineInput(review_id=review_id, lang=lang)), s)
+    result = act(review_timeline, TimelineInput(review_id=review_id, lang=lang), s, actor=actor, db=db)
     if as_json:
         for e in result.entries:  # one JSON line per entry of the result
             print(e.model_dump_json())
@@ -92,9 +91,8 @@ def state(
     from app.audit import StateAsOfInput, state_as_of
 
     s = _context_settings(db)
-    principal = principal_for(actor, s)
     at = _parse_time(as_of, s.tz) if as_of else None
-    result = use_case(lambda ctx: state_as_of(ctx, principal, StateAsOfInput(review_id=review_id, as_of=at)), s)
+    result = act(state_as_of, StateAsOfInput(review_id=review_id, as_of=at), s, actor=actor, db=db)
     if result.version == 0:
         err.print(f"no events of review {review_id} at or before {as_of}", markup=False)
         raise typer.Exit(1)
@@ -251,11 +249,10 @@ def cross_check_cmd(
     if (review_id is None) == (not everything):
         raise typer.BadParameter("give a review id, or --all")
     s = _context_settings(db)
-    principal = principal_for(actor, s)
     if everything:
-        reports = use_case(lambda ctx: cross_check_all(ctx, principal), s).reports
+        reports = act(cross_check_all, None, s, actor=actor, db=db).reports
     else:
-        reports = [use_case(lambda ctx: cross_check(ctx, principal, CrossCheckInput(review_id=review_id)), s)]
+        reports = [act(cross_check, CrossCheckInput(review_id=review_id), s, actor=actor, db=db)]
     if as_json:
         print(reports[0].model_dump_json(indent=2) if not everything else "[" + ",".join(r.model_dump_json() for r in reports) + "]")
     else:

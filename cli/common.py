@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
+from app.errors import AppError
 from domain.errors import CommandRejected
 
 out = Console()
@@ -49,11 +50,94 @@ def principal_for(actor: str | None, s: Settings | None = None):
         if actor is not None:
             err.print("refused --actor: in production a person acts through the API with their own token (reviewctl users token issue), not as a name typed here", markup=False)
             raise typer.Exit(2)
-        return Principal(kind="person", person_id=None, auditor=True, via="cli")
+        return LOCAL_OPERATOR
     if actor is None:
         # reading from the local machine in development: the auditor's view
-        return Principal(kind="person", person_id=None, auditor=True, via="cli")
+        return LOCAL_OPERATOR
     return Principal(kind="person", person_id=actor, via="cli")
+
+
+def _local_operator():
+    from app.principal import Principal
+
+    return Principal(kind="person", person_id=None, auditor=True, via="cli")
+
+
+# whoever runs reviewctl on the server itself, with no --actor: reads as an
+# auditor, acts as nobody (the log-wide audit tools run as this one)
+LOCAL_OPERATOR = _local_operator()
+
+
+class _Given:
+    """``reviewctl --api URL --token TOKEN`` of the invocation running now."""
+
+    api: str | None = None
+    token: str | None = None
+
+
+def remote_options(ctx: typer.Context, api: str | None, token: str | None) -> None:
+    """Keep the top-level --api/--token for this invocation's commands, and
+    forget them when it ends (in-process runners invoke many times)."""
+    _Given.api, _Given.token = api, token
+
+    def forget() -> None:
+        _Given.api = _Given.token = None
+
+    ctx.call_on_close(forget)
+
+
+def remote_for(s: Settings):
+    """The API to act through (cli.remote.Remote), or None for local mode:
+    --api/--token, else PINGYI_API_URL/PINGYI_API_TOKEN; a token alone goes to
+    the configured API address."""
+    from cli.remote import TOKEN_HELP, Remote
+
+    url = _Given.api or s.remote_api_url
+    token = _Given.token or (s.api_token.get_secret_value() if s.api_token else None)
+    if url is None and token is None:
+        return None
+    if not token:
+        fail(2, "missing", f"--token: remote mode acts with your own bearer token (--token or PINGYI_API_TOKEN); {TOKEN_HELP}")
+    url = url or s.api_url
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    if where.scheme not in ("http", "https") or not where.hostname:
+        fail(2, "invalid", f"--api: {url!r} is not an http(s) URL of the API, e.g. https://pingyi.example.org")
+    if s.environment == "production" and where.scheme == "http" and where.hostname not in ("localhost", "127.0.0.1", "::1"):
+        fail(2, "refused", f"--api: {url} is plain http: in production a token crosses the network over https only")
+    return Remote(url, token)
+
+
+def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str | None = None, default_actor: str | None = None,
+        needs_person: str | None = None, reads_nothing: bool = False, db: str | None = None) -> T:
+    """Run a use case that acts as a person: through the API with the token in
+    remote mode, else here as ``--actor`` (development) or the local operator.
+    Production without a token says how to get one (a person's acts need an
+    authenticated principal). ``needs_person``: the line to print when local
+    mode has nobody to act as; ``default_actor``: who acts locally in
+    development when --actor is left out; ``reads_nothing``: the use case reads no review
+    (runs here in production too); ``db``: a --db given (local only)."""
+    remote = remote_for(s)
+    if remote is not None:
+        if actor is not None:
+            fail(2, "refused", "--actor: with --api the token's own person acts; leave --actor out")
+        if db is not None:
+            fail(2, "refused", "--db: with --api the server reads its own database; leave --db out")
+        try:
+            return remote.call(use, inp)
+        except AppError as e:
+            report(e)
+    if s.environment == "production" and not reads_nothing:
+        from cli.remote import TOKEN_HELP
+
+        if actor is not None:
+            principal_for(actor, s)  # refuses --actor, in its own words
+        fail(2, "missing", f"--token: in production a person acts through the API with their own bearer token (--api URL --token TOKEN, or PINGYI_API_URL and PINGYI_API_TOKEN); {TOKEN_HELP}")
+    principal = principal_for(actor if actor is not None or s.environment == "production" else default_actor, s)
+    if needs_person and principal.person_id is None:
+        fail(2, "missing", needs_person)
+    return use_case(lambda ctx: use(ctx, principal, inp) if inp is not None else use(ctx, principal), s)
 
 
 def fail(code: int, label: str, text: str) -> NoReturn:
@@ -61,11 +145,15 @@ def fail(code: int, label: str, text: str) -> NoReturn:
     raise typer.Exit(code)
 
 
+def report(e: AppError) -> NoReturn:
+    """A use case's typed error as one line (the field, then the reason) and its exit code."""
+    fail(e.exit_code, e.code.replace("_", " "), f"{e.field}: {e.message}" if e.field else e.message)
+
+
 def use_case(call: Callable[[Any], Awaitable[T]], s: Settings | None = None) -> T:
     """Run ``call(ctx)`` in a fresh context (one engine, one Temporal client for
     this process) and turn every error a person can fix into one line."""
     from app.context import AppContext
-    from app.errors import AppError
 
     ctx = AppContext(s or settings())
 
@@ -82,7 +170,7 @@ def use_case(call: Callable[[Any], Awaitable[T]], s: Settings | None = None) -> 
         db = database_unavailable(e)
         fail(db.exit_code, "unavailable", db.message)
     except AppError as e:
-        fail(e.exit_code, e.code.replace("_", " "), f"{e.field}: {e.message}" if e.field else e.message)
+        report(e)
     except CommandRejected as e:
         fail(2, "rejected", f"{e.field}: {e.reason}")
     except ValidationError as e:
@@ -94,12 +182,10 @@ def use_case(call: Callable[[Any], Awaitable[T]], s: Settings | None = None) -> 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a client call; turn the errors a person can fix into one clear line."""
-    from app.errors import AppError
-
     try:
         return asyncio.run(coro)
     except AppError as e:
-        fail(e.exit_code, e.code.replace("_", " "), f"{e.field}: {e.message}" if e.field else e.message)
+        report(e)
     except CommandRejected as e:
         fail(2, "rejected", f"{e.field}: {e.reason}")
     except ValidationError as e:

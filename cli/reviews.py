@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import fail, out, principal_for, run, settings, use_case
+from cli.common import act, fail, out, settings
 from domain.local_time import local_text
 from domain.procedure import Step, SubjectKind
 from domain.rubric import SubjectLevel, UnitCategory
@@ -65,14 +65,13 @@ def start(
     from app.reviews import ExplicitAssignment, StartReviewInput, start_review
 
     s = settings()
-    principal = principal_for(actor if actor is not None or s.environment == "production" else (s.supervisor_ids[0] if s.supervisor_ids else None), s)
     explicit = None
     if reviewer:
         if level is None:
             fail(2, "rejected", "level: explicit mode needs --level (A, B or C)")
         explicit = ExplicitAssignment(reviewer_id=reviewer, unit_id=unit, leader_id=leader, kind=kind, level=level, category=category, tier=tier, co_reviewer_ids=co_reviewer or [])
     inp = StartReviewInput(subject_id=subject, campaign_id=campaign, review_id=review_id, explicit=explicit, days=_days(days), due=_pairs("--due", due))
-    result = use_case(lambda ctx: start_review(ctx, principal, inp), s)
+    result = act(start_review, inp, s, actor=actor, default_actor=s.supervisor_ids[0] if s.supervisor_ids else None)
     if as_json:
         print(result.model_dump_json(indent=2))
         return
@@ -125,12 +124,9 @@ def do(
     from app.reviews import SendCommandInput, send_command
 
     s = settings()
-    principal = principal_for(actor, s)
-    if principal.person_id is None:
-        fail(2, "missing", "--actor: name the person acting (development), e.g. --actor P-000368")
     fields = _read_fields(data, file)
     inp = SendCommandInput(review_id=review_id, kind=kind, reason=reason, fields=fields)
-    result = use_case(lambda ctx: send_command(ctx, principal, inp), s)
+    result = act(send_command, inp, s, actor=actor, needs_person="--actor: name the person acting (development), e.g. --actor P-000368")
     if as_json:
         print(result.model_dump_json(indent=2))
         return
@@ -148,8 +144,7 @@ def template(
     from app.reviews import TemplateInput, command_template
 
     s = settings()
-    principal = principal_for(actor, s)
-    result = use_case(lambda ctx: command_template(ctx, principal, TemplateInput(kind=kind, review_id=review)), s)
+    result = act(command_template, TemplateInput(kind=kind, review_id=review), s, actor=actor, reads_nothing=review is None)
     print(json.dumps(result.body, ensure_ascii=False, indent=2))
 
 
@@ -159,7 +154,7 @@ def kinds(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from app.reviews import command_kinds
 
     s = settings()
-    result = use_case(lambda ctx: command_kinds(ctx, principal_for(None, s)), s)
+    result = act(command_kinds, None, s, reads_nothing=True)
     if as_json:
         print(result.model_dump_json(indent=2))
         return
@@ -179,8 +174,7 @@ def show(
     from app.reviews import ShowReviewInput, show_review
 
     s = settings()
-    principal = principal_for(actor, s)
-    state = use_case(lambda ctx: show_review(ctx, principal, ShowReviewInput(review_id=review_id)), s)
+    state = act(show_review, ShowReviewInput(review_id=review_id), s, actor=actor)
     if as_json:
         print(state.model_dump_json(indent=2))
         return
@@ -227,9 +221,8 @@ def list_reviews(
     from app.reviews import ListReviewsInput, list_reviews as use
 
     s = settings()
-    principal = principal_for(actor, s)
     inp = ListReviewsInput(campaign_id=campaign, step=step, reviewer_id=reviewer, unit_id=unit, tier=tier, overdue=overdue, limit=limit, cursor=cursor)
-    page = use_case(lambda ctx: use(ctx, principal, inp), s)
+    page = act(use, inp, s, actor=actor)
     if as_json:
         print(page.model_dump_json(indent=2))
         return
@@ -295,10 +288,8 @@ def tasks(
     from app.tasks import InboxInput, task_inbox
 
     s = settings()
-    principal = principal_for(actor, s)
-    if principal.person_id is None and person is None:
-        fail(2, "missing", "--actor: whose task list (development), e.g. --actor P-000368")
-    page = use_case(lambda ctx: task_inbox(ctx, principal, InboxInput(person_id=person, limit=limit, cursor=cursor)), s)
+    page = act(task_inbox, InboxInput(person_id=person, limit=limit, cursor=cursor), s, actor=actor,
+               needs_person=None if person else "--actor: whose task list (development), e.g. --actor P-000368")
     if as_json:
         print(page.model_dump_json(indent=2))
         return

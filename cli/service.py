@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.common import err, log_engine, out, principal_for, run, settings, use_case
+from cli.common import act, err, log_engine, out, run, settings
 from domain.local_time import local_text
 from config.settings import Settings
 
@@ -306,8 +306,7 @@ def outbox(
     from app.outbox import OutboxInput, read_outbox
 
     s = settings()
-    principal = principal_for(actor, s)
-    page = use_case(lambda ctx: read_outbox(ctx, principal, OutboxInput(recipient_id=recipient, review_id=review, limit=limit, cursor=cursor)), s)
+    page = act(read_outbox, OutboxInput(recipient_id=recipient, review_id=review, limit=limit, cursor=cursor), s, actor=actor)
     if as_json:
         print(page.model_dump_json(indent=2))
         return

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     sign_in_max_failures: int = Field(default=5, ge=1, description="failed sign-ins per account, and per client address, within the window before sign-in is refused")
     sign_in_window_minutes: float = Field(default=15, gt=0)
     token_days: float = Field(default=90, gt=0, description="default lifetime of a bearer token")
+    # the CLI's remote mode (cli/remote.py): a person's reviewctl acts through this API with their own token
+    remote_api_url: str | None = Field(default=None, validation_alias=AliasChoices("PINGYI_API_URL"), description="the API reviewctl acts through, e.g. https://pingyi.example.org (default with a token: PINGYI_API_HOST/PORT)")
+    api_token: SecretStr | None = Field(default=None, description="the bearer token reviewctl acts with (reviewctl users token issue)")
 
     # a worker's probes and metrics (worker.py): unset, the worker serves neither
     worker_health_bind: str | None = Field(default=None, description="host:port of the worker's /healthz, /readyz and /metrics (our Prometheus metrics)")

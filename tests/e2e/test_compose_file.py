@@ -30,6 +30,8 @@ NOT_PASSED = {
     "PINGYI_CODEC_KEY_FILE": "the alternative to PINGYI_CODEC_KEYS",
     "PINGYI_WITNESS_DIR": "optional, per deployment",
     "PINGYI_WITNESS_URL": "optional, per deployment",
+    "PINGYI_API_URL": "a person's reviewctl in remote mode, not a service's",
+    "PINGYI_API_TOKEN": "a person's own bearer token, never a service's",
 }
 SECRETS = ("POSTGRES_PASSWORD", "PINGYI_SIGNING_KEY", "PINGYI_SESSION_SECRET", "PINGYI_CODEC_KEYS")
 
