@@ -7,8 +7,7 @@ Exit codes: 0 clean; 1 a defect or mismatch was found; 2 bad usage."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -37,9 +36,10 @@ def _engine(db: str | None):
 
 
 def _trusted(public_key: str | None):
-    from storage.signing import Verifier, signer_from_settings
+    """The key the auditor trusts when --public-key is left out: the configured signing key's."""
+    from storage.signing import signer_from_settings
 
-    return Verifier(public_key) if public_key else signer_from_settings().verifier()
+    return signer_from_settings().verifier()
 
 
 def _parse_time(value: str, tz) -> datetime:
@@ -105,16 +105,6 @@ def _witness_default() -> Path:
     return get_settings().effective_witness_dir
 
 
-def _unsigned_age_allowed():
-    """Checkpoints are signed every interval; twice that (at least two minutes)
-    without one over an event means they are missing."""
-    from datetime import timedelta
-
-    from config.settings import get_settings
-
-    return timedelta(seconds=max(2 * get_settings().checkpoint_every_seconds, 120))
-
-
 @app.command()
 def verify(
     stream: Annotated[Optional[str], typer.Option("--stream", help="check one stream's chain only")] = None,
@@ -129,49 +119,24 @@ def verify(
     """Recompute chains, positions and signed checkpoints (the database's and
     the witnessed ones); name the first bad position and what is wrong. Exit 1
     on any defect."""
-    import re
+    from app.audit import VerifyExportInput, VerifyInput, verify as verify_log, verify_export_file
 
-    from storage.export import verify_export
-    from storage.verify import verify_log, verify_stream
-    from storage.witness import WitnessUnreadable, read_witness, witness_file
-
-    if (expect_size is None) != (expect_root is None):
-        raise typer.BadParameter("give --expect-size and --expect-root together", param_hint="--expect-root")
-    if expect_root is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expect_root):
-        raise typer.BadParameter(f"{expect_root!r} is not a 64-digit hex Merkle root", param_hint="--expect-root")
+    s = _context_settings(db)
+    key = public_key or _trusted(None).key_id  # (the use case checks a key given)
     if export_file is not None:
-        try:
-            report = verify_export(export_file, _trusted(public_key))
-        except OSError as e:
-            fail(2, "cannot read", f"--export {export_file}: {e.strerror or e} ({e.filename or export_file}); an export is FILE with FILE.manifest.json beside it")
-        except ValueError as e:  # a manifest or line that is not what export writes
-            fail(2, "invalid", f"--export {export_file}: not an export this tool wrote ({str(e).splitlines()[0]})")
-    elif stream is not None:
-        report = verify_stream(_engine(db), stream)
+        report = act(verify_export_file, VerifyExportInput(file=export_file, public_key=key), s, server_tool=True, db=db)
     else:
         # the configured witness belongs to the configured database, not to one named by --db
-        path, note, witnessed = witness or (None if db else _witness_default()), None, None
-        if path is None:
-            note = "no --witness given for --db: checkpoints were checked against the database alone"
-        else:
-            try:
-                witnessed = read_witness(path)
-            except WitnessUnreadable as e:
-                if witness is not None:  # named by the auditor: it must be there
-                    err.print(f"--witness: {e}", markup=False)
-                    raise typer.Exit(2) from None
-                note = f"no witness file at {witness_file(path)}: checkpoints were checked against the database alone"
-        report = verify_log(
-            _engine(db), _trusted(public_key), witnessed=witnessed, expected=(expect_size, expect_root) if expect_size else None, max_unsigned_age=_unsigned_age_allowed()
-        )
-        if note:
-            report.notes.append(note)
+        path = witness or (None if db else _witness_default())
+        inp = VerifyInput(stream_id=stream, witness=path, witness_named=witness is not None, without_witness=path is None,
+                          expect_size=expect_size, expect_root=expect_root, public_key=key)
+        report = act(verify_log, inp, s, server_tool=True, db=db, engine=_engine(db))
     if as_json:
         print(report.model_dump_json(indent=2))
     else:
-        witnessed_part = f", witness up to size {report.witnessed_size}" if getattr(report, "witnessed_size", None) is not None else ""
+        witnessed_part = f", witness up to size {report.witnessed_size}" if report.witnessed_size is not None else ""
         out.print(f"{report.scope}: {report.events} events in {report.streams} streams, last position {report.last_position}, head {report.head_position}, {report.checkpoints_verified} checkpoint(s) verified{witnessed_part}")
-        for n in getattr(report, "notes", []):
+        for n in report.notes:
             out.print("note: " + n, markup=False)
         if report.ok:
             out.print("[green]OK[/green]: no defect")
@@ -190,24 +155,22 @@ def checkpoint(
     db: DbOpt = None,
 ) -> None:
     """Sign the log as it stands (a Merkle root over all event hashes)."""
-    from storage.checkpoints import CheckpointRefused, iter_checkpoints_every, write_checkpoint
-    from storage.signing import signer_from_settings
-    from storage.witness import WitnessFailed, witness_from_settings
+    from app.audit import CheckpointInput, sign_checkpoint
 
-    engine, signer, witness = _engine(db), signer_from_settings(), witness_from_settings()
-    try:
-        if every is None:
-            cp = write_checkpoint(engine, signer, witness)
-            out.print(f"checkpoint: {cp.tree_size} events, root {cp.root_hash}, key {cp.key_id}; witnessed in {witness.file}")
-            return
-        for cp in iter_checkpoints_every(engine, signer, every, witness):
-            out.print(f"{cp.signed_at:%H:%M:%S} checkpoint: {cp.tree_size} events, root {cp.root_hash[:16]}…")
-    except CheckpointRefused as exc:
-        err.print(f"refused: {exc}", markup=False)
-        raise typer.Exit(1) from None
-    except WitnessFailed as exc:
-        err.print(f"signed, but not witnessed: {exc}", markup=False)
-        raise typer.Exit(1) from None
+    s = _context_settings(db)
+    if every is None:
+        got = act(sign_checkpoint, CheckpointInput(), s, server_tool=True, db=db, engine=_engine(db))
+        cp = got.checkpoint
+        out.print(f"checkpoint: {cp.tree_size} events, root {cp.root_hash}, key {cp.key_id}; witnessed in {got.witness_file}")
+        return
+
+    def signed(got) -> None:
+        out.print(f"{got.checkpoint.signed_at:%H:%M:%S} checkpoint: {got.checkpoint.tree_size} events, root {got.checkpoint.root_hash[:16]}…")
+
+    def sign_checkpoints(ctx, principal, inp):  # until Ctrl-C
+        return sign_checkpoint(ctx, principal, inp, on_signed=signed)
+
+    act(sign_checkpoints, CheckpointInput(every=every), s, server_tool=True, db=db, engine=_engine(db))
 
 
 @app.command("export")
@@ -220,17 +183,17 @@ def export_cmd(
     db: DbOpt = None,
 ) -> None:
     """JSON Lines or CSV of a stream, a campaign or everything, with a signed manifest."""
-    from storage.export import ExportScope, export
-    from storage.signing import signer_from_settings
+    from app.audit import ExportToFileInput, export_log
 
     chosen = [x for x in (stream, campaign, everything or None) if x]
     if len(chosen) != 1:
         raise typer.BadParameter("give exactly one of --stream, --campaign, --all")
     if fmt not in ("jsonl", "csv"):
         raise typer.BadParameter("--format must be jsonl or csv")
-    scope = ExportScope(kind="stream", id=stream) if stream else ExportScope(kind="campaign", id=campaign) if campaign else ExportScope(kind="all")
-    m = export(_engine(db), scope, out_file, signer_from_settings(), fmt)  # type: ignore[arg-type]
-    out.print(f"exported {m.count} events of {m.streams} stream(s) ({scope.label()}) to {out_file}; positions {m.first_position}..{m.last_position}; chain head {m.chain_head[:16]}…; signed by {m.key_id}")
+    s = _context_settings(db)
+    inp = ExportToFileInput(stream_id=stream, campaign_id=campaign, file_format=fmt, out=out_file)  # type: ignore[arg-type]
+    m = act(export_log, inp, s, server_tool=True, db=db, engine=_engine(db))
+    out.print(f"exported {m.count} events of {m.streams} stream(s) ({m.scope.label()}) to {out_file}; positions {m.first_position}..{m.last_position}; chain head {m.chain_head[:16]}…; signed by {m.key_id}")
 
 
 @app.command("cross-check")

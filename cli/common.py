@@ -110,16 +110,23 @@ def remote_for(s: Settings):
 
 
 def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str | None = None, default_actor: str | None = None,
-        needs_person: str | None = None, reads_nothing: bool = False, db: str | None = None) -> T:
+        needs_person: str | None = None, reads_nothing: bool = False, server_tool: bool = False, db: str | None = None, engine=None) -> T:
     """Run a use case that acts as a person: through the API with the token in
     remote mode, else here as ``--actor`` (development) or the local operator.
     Production without a token says how to get one (a person's acts need an
     authenticated principal). ``needs_person``: the line to print when local
     mode has nobody to act as; ``default_actor``: who acts locally in
     development when --actor is left out; ``reads_nothing``: the use case reads no review
-    (runs here in production too); ``db``: a --db given (local only)."""
+    (runs here in production too); ``server_tool``: a log-wide tool with no
+    API route, run on the server itself as the local operator (in production
+    too; with --api it says it has no route); ``db``: a --db given (local
+    only); ``engine``: the database to run on here (default: the settings')."""
     remote = remote_for(s)
     if remote is not None:
+        from cli.remote import ROUTES, no_route
+
+        if use not in ROUTES:
+            report(no_route(use))
         if actor is not None:
             fail(2, "refused", "--actor: with --api the token's own person acts; leave --actor out")
         if db is not None:
@@ -128,7 +135,7 @@ def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str |
             return remote.call(use, inp)
         except AppError as e:
             report(e)
-    if s.environment == "production" and not reads_nothing:
+    if s.environment == "production" and not (reads_nothing or server_tool):
         from cli.remote import TOKEN_HELP
 
         if actor is not None:
@@ -137,7 +144,7 @@ def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str |
     principal = principal_for(actor if actor is not None or s.environment == "production" else default_actor, s)
     if needs_person and principal.person_id is None:
         fail(2, "missing", needs_person)
-    return use_case(lambda ctx: use(ctx, principal, inp) if inp is not None else use(ctx, principal), s)
+    return use_case(lambda ctx: use(ctx, principal, inp) if inp is not None else use(ctx, principal), s, engine=engine)
 
 
 def fail(code: int, label: str, text: str) -> NoReturn:
@@ -150,12 +157,13 @@ def report(e: AppError) -> NoReturn:
     fail(e.exit_code, e.code.replace("_", " "), f"{e.field}: {e.message}" if e.field else e.message)
 
 
-def use_case(call: Callable[[Any], Awaitable[T]], s: Settings | None = None) -> T:
+def use_case(call: Callable[[Any], Awaitable[T]], s: Settings | None = None, *, engine=None) -> T:
     """Run ``call(ctx)`` in a fresh context (one engine, one Temporal client for
-    this process) and turn every error a person can fix into one line."""
+    this process; ``engine``: one the command already holds) and turn every
+    error a person can fix into one line."""
     from app.context import AppContext
 
-    ctx = AppContext(s or settings())
+    ctx = AppContext(s or settings(), engine=engine)
 
     async def go():
         return await call(ctx)

@@ -9,9 +9,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
-from app.auditing import ExportInput, SearchInput, StateAsOfInput, VerifyInput, export_zip, review_timeline, search_reviews, state_at, verify
+from app.audit import ExportInput, SearchInput, StateAsOfInput, TimelineInput, VerifyInput, export_zip, review_timeline, search_reviews, state_as_of, verify
 from app.errors import AppError
 from pages.i18n import gettext as _
 from pages.rendering import local_input, localtime, render, zone
@@ -50,7 +49,7 @@ def _parse_local(value: str) -> datetime | None:
 @router.get("/audit/reviews/{review_id}")
 async def audit_review(request: Request, review_id: str, ctx: Ctx, who: Who, as_of: str | None = None) -> Response:
     try:
-        tl = await run_in_threadpool(review_timeline, ctx, who, review_id)
+        tl = await review_timeline(ctx, who, TimelineInput(review_id=review_id, lang="en"))
     except AppError as err:
         return error_page(request, err)
     then, as_of_error, moment = None, None, None
@@ -59,7 +58,7 @@ async def audit_review(request: Request, review_id: str, ctx: Ctx, who: Who, as_
         if moment is None:
             as_of_error = _("Give a time as YYYY-MM-DD HH:MM:SS.")
         else:
-            then = await run_in_threadpool(state_at, ctx, who, StateAsOfInput(review_id=review_id, as_of=moment))
+            then = await state_as_of(ctx, who, StateAsOfInput(review_id=review_id, as_of=moment))
     return render(request, "audit_review.html", {
         "tl": tl, "then": then, "as_of_error": as_of_error,
         "as_of_input": (local_input(moment) + moment.astimezone(zone()).strftime(":%S")) if moment else "",
@@ -71,7 +70,7 @@ async def audit_review(request: Request, review_id: str, ctx: Ctx, who: Who, as_
 @router.get("/audit/verify")
 async def audit_verify(request: Request, ctx: Ctx, who: Who, review: str | None = None) -> Response:
     try:
-        report = await run_in_threadpool(verify, ctx, who, VerifyInput(review_id=review or None))
+        report = await verify(ctx, who, VerifyInput(stream_id=review or None))
     except AppError as err:
         return error_page(request, err)
     return render(request, "audit_verify.html", {"report": report, "review_id": review or None})
@@ -80,7 +79,7 @@ async def audit_verify(request: Request, ctx: Ctx, who: Who, review: str | None 
 @router.get("/audit/export")
 async def audit_export(request: Request, ctx: Ctx, who: Who, review: str | None = None, format: str = "jsonl") -> Response:
     try:
-        got = await run_in_threadpool(export_zip, ctx, who, ExportInput(review_id=review or None, file_format="csv" if format == "csv" else "jsonl"))
+        got = await export_zip(ctx, who, ExportInput(stream_id=review or None, file_format="csv" if format == "csv" else "jsonl"))
     except AppError as err:
         return error_page(request, err)
     return Response(got.data, media_type="application/zip", headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(got.file_name)}"})
