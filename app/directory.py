@@ -8,23 +8,29 @@ content, so any signed-in principal reads the look-ups and the explanations
 list of what to fix before a round: supervisors read it for their subtrees
 (counts, gaps and notices that touch a unit in them), auditors, administrators
 (they grant supervisors their scopes from it) and the office read all of it;
-anyone else is refused. Every list comes a page at a time (``app.cursor``)."""
+anyone else is refused. Every list comes a page at a time (``app.cursor``).
+A unit's tree to a depth is ``reviewctl directory show``'s. Importing (replacing)
+the directory is the administrator's (the server's local administrator,
+``app.accounts.CLI_ADMIN``, runs ``reviewctl directory import``)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from pathlib import Path
+from typing import Callable
 
 from pydantic import BaseModel, Field
 
 from app.access import is_office
 from app.context import AppContext
 from app.cursor import Page, after_of, page_in_order, page_of
-from app.errors import Forbidden, NotFound, NotSignedIn
+from app.errors import BadInput, Forbidden, NotFound, NotSignedIn
 from app.principal import Principal
 from domain.assignment import Assignment, explain
 from domain.coverage import Gap, Notice, PlanRules, PlanSummary, count_by_tier_level
 from domain.procedure import SubjectKind
+from storage.directory import ImportResult
 
 MAX_LISTED = 200
 
@@ -322,3 +328,132 @@ async def plan_gaps(ctx: AppContext, principal: Principal, inp: PlanListInput) -
 async def plan_notices(ctx: AppContext, principal: Principal, inp: PlanListInput) -> NoticePage:
     s, _ = await asyncio.to_thread(_plan_in_scope, ctx, principal, inp.period)
     return page_in_order(NoticePage, s.notices, inp.cursor, inp.limit, key=_notice_key, period=s.period)
+
+
+# ---- one unit's tree -------------------------------------------------------
+
+
+class UnitTreeInput(BaseModel):
+    unit_id: str = Field(min_length=1, max_length=64, description="a unit id, e.g. U-HQ")
+    depth: int = Field(default=2, ge=0, le=20, description="levels of units below to show")
+    people: bool = Field(default=False, description="list the leadership-team members and the members")
+
+
+class Named(BaseModel):
+    id: str
+    name: str
+
+
+class UnitNode(BaseModel):
+    id: str
+    name: str
+    kind_zh: str
+    tier: int
+    category_zh: str
+    category_en: str
+    leader_id: str | None
+    leader_name: str
+    team_count: int
+    member_count: int
+    overseen_by: Named | None = None
+    guided_by: Named | None = None
+    external: bool = False
+    team: list[Named] = Field(default_factory=list)  # with people only
+    members: list[Named] = Field(default_factory=list)  # with people only
+    children: list["UnitNode"] = Field(default_factory=list)
+    more_below: int = 0  # units below not shown (past the depth)
+    cycle_to: list[str] = Field(default_factory=list)  # children that lead back up the tree (bad data)
+
+
+class UnitTree(BaseModel):
+    parent: Named | None
+    root: UnitNode
+
+
+async def unit_tree(ctx: AppContext, principal: Principal, inp: UnitTreeInput) -> UnitTree:
+    """A unit, its leaders and categories, and the units below to ``depth``."""
+    from domain.org import CATEGORY_NAMES, KIND_NAMES
+
+    _require_signed_in(principal)
+    d = await asyncio.to_thread(ctx.directory.load)
+    if inp.unit_id not in d.units:
+        raise _no_unit(inp.unit_id)
+
+    def people(ids) -> list[Named]:
+        return [Named(id=pid, name=d.name_of(pid)) for pid in ids] if inp.people else []
+
+    def node(uid: str, level: int, seen: frozenset[str]) -> UnitNode:
+        u = d.units[uid]
+        kind_zh, _ = KIND_NAMES[u.kind]
+        cat_zh, cat_en = CATEGORY_NAMES[u.category]
+        kids = d.children.get(uid, [])
+        shown = [k for k in kids if k not in seen] if level < inp.depth else []
+        return UnitNode(
+            id=u.id, name=u.name, kind_zh=kind_zh, tier=int(u.tier), category_zh=cat_zh, category_en=cat_en,
+            leader_id=u.leader_id, leader_name=d.name_of(u.leader_id), team_count=len(d.team.get(uid, ())), member_count=len(d.members.get(uid, ())),
+            overseen_by=Named(id=u.overseen_by, name=d.name_of(u.overseen_by)) if u.overseen_by else None,
+            guided_by=Named(id=u.guided_by, name=d.unit_name(u.guided_by)) if u.guided_by else None, external=bool(u.external),
+            team=people(d.team.get(uid, ())), members=people(d.members.get(uid, ())),
+            children=[node(k, level + 1, seen | {k}) for k in shown],
+            more_below=len(kids) if level >= inp.depth else 0,
+            cycle_to=[k for k in kids if k in seen] if level < inp.depth else [],
+        )
+
+    u = d.units[inp.unit_id]
+    parent = Named(id=u.parent_id, name=d.unit_name(u.parent_id)) if u.parent_id else None
+    return UnitTree(parent=parent, root=node(inp.unit_id, 0, frozenset({inp.unit_id})))
+
+
+# ---- import ----------------------------------------------------------------
+
+
+class ImportInput(BaseModel):
+    path: Path = Field(description="a .yaml file, an Excel workbook (.xlsx, sheets units/people/memberships), or a folder with units.csv, people.csv, memberships.csv")
+
+
+class ImportRefused(BadInput):
+    """The input was refused whole and nothing was written: one line per
+    problem (file and sheet, line or row, field) in ``details``. Exit 1, as
+    the import always answered a refused file."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, details: list[str], **kw) -> None:
+        super().__init__(message, **kw)
+        self.details = details
+
+
+def _read_and_replace(ctx: AppContext, inp: ImportInput, progress: Callable[[int, int], None] | None):
+    from directory.issues import DirectoryImportError
+    from directory.service import read_directory_source
+
+    try:
+        got = read_directory_source(inp.path)
+    except DirectoryImportError as exc:
+        total = len(exc.issues) + exc.more
+        details = [str(i) for i in exc.issues] + ([f"… and {exc.more} more problems"] if exc.more else [])
+        raise ImportRefused(f"{inp.path}: import refused, nothing written ({total} problem{'s' if total != 1 else ''}):", details, field="path",
+                            message_zh=f"导入被拒绝，未写入任何内容（{total} 个问题）") from None
+    except ValueError as exc:
+        raise BadInput(str(exc), field="path", message_zh="无法识别的目录文件") from None
+    except OSError as exc:
+        raise BadInput(f"{inp.path}: {exc.strerror or exc}", field="path", message_zh="无法读取目录文件") from None
+    result = ctx.directory.replace(got.directory, source=str(inp.path), progress=progress)
+    return result.model_copy(update={"read_as": got.read_as}), got.format
+
+
+class ImportOutcome(BaseModel):
+    result: ImportResult
+    format: str  # yaml, csv or xlsx: how the source was read
+
+
+async def import_directory(ctx: AppContext, principal: Principal, inp: ImportInput,
+                           progress: Callable[[int, int], None] | None = None) -> ImportOutcome:
+    """Import (or re-import) the directory: refused whole on any problem;
+    ``progress(done, total)`` while the rows are written."""
+    if not principal.signed_in:
+        raise NotSignedIn("sign in to import the directory", message_zh="请先登录")
+    if not principal.administrator:
+        raise Forbidden("importing the directory is the administrator's", field="principal", message_zh="只有管理员可以导入组织目录")
+    result, fmt = await asyncio.to_thread(_read_and_replace, ctx, inp, progress)
+    return ImportOutcome(result=result, format=fmt)

@@ -110,7 +110,8 @@ def remote_for(s: Settings):
 
 
 def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str | None = None, default_actor: str | None = None,
-        needs_person: str | None = None, reads_nothing: bool = False, server_tool: bool = False, db: str | None = None, engine=None) -> T:
+        needs_person: str | None = None, reads_nothing: bool = False, server_tool: bool = False, db: str | None = None, engine=None,
+        as_principal=None) -> T:
     """Run a use case that acts as a person: through the API with the token in
     remote mode, else here as ``--actor`` (development) or the local operator.
     Production without a token says how to get one (a person's acts need an
@@ -120,7 +121,8 @@ def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str |
     (runs here in production too); ``server_tool``: a log-wide tool with no
     API route, run on the server itself as the local operator (in production
     too; with --api it says it has no route); ``db``: a --db given (local
-    only); ``engine``: the database to run on here (default: the settings')."""
+    only); ``engine``: the database to run on here (default: the settings');
+    ``as_principal``: who a server tool acts as here (default: the local operator)."""
     remote = remote_for(s)
     if remote is not None:
         from cli.remote import ROUTES, no_route
@@ -141,7 +143,7 @@ def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str |
         if actor is not None:
             principal_for(actor, s)  # refuses --actor, in its own words
         fail(2, "missing", f"--token: in production a person acts through the API with their own bearer token (--api URL --token TOKEN, or PINGYI_API_URL and PINGYI_API_TOKEN); {TOKEN_HELP}")
-    principal = principal_for(actor if actor is not None or s.environment == "production" else default_actor, s)
+    principal = as_principal or principal_for(actor if actor is not None or s.environment == "production" else default_actor, s)
     if needs_person and principal.person_id is None:
         fail(2, "missing", needs_person)
     return use_case(lambda ctx: use(ctx, principal, inp) if inp is not None else use(ctx, principal), s, engine=engine)
@@ -153,7 +155,15 @@ def fail(code: int, label: str, text: str) -> NoReturn:
 
 
 def report(e: AppError) -> NoReturn:
-    """A use case's typed error as one line (the field, then the reason) and its exit code."""
+    """A use case's typed error as one line (the field, then the reason) and
+    its exit code; an error that lists its problems (a refused import) adds
+    one line for each."""
+    details = getattr(e, "details", ())
+    if details:
+        err.print(f"[red]{escape(e.code.replace('_', ' '))}[/red] {escape(e.field + ': ' if e.field else '')}{escape(e.message)}")
+        for line in details:
+            err.print("  " + line, markup=False, highlight=False)
+        raise typer.Exit(e.exit_code)
     fail(e.exit_code, e.code.replace("_", " "), f"{e.field}: {e.message}" if e.field else e.message)
 
 

@@ -20,16 +20,14 @@ from sqlalchemy import Engine
 
 from directory.csv_files import write_csv_dir
 from directory.example import EXAMPLE_SOURCE, build_example
-from directory.issues import DirectoryImportError
-from directory.service import load_rubrics, plan_period, read_directory_source
+from directory.service import load_rubrics, plan_period
 from directory.synthetic import generate as generate_synthetic
 from directory.yaml_file import write_yaml
-from domain.assignment import AssignmentView, explain
+from domain.assignment import AssignmentView
 from domain.coverage import tier_label
-from domain.org import CATEGORY_NAMES, KIND_NAMES, Directory, Unit
 from domain.procedure import SubjectKind
 from domain.rubric import RUBRICS, RubricVersionConflict, register_rubric, rubric, rubric_from_data, rubric_to_data
-from cli.common import log_engine
+from cli.common import act, log_engine, settings
 from storage.directory import DirectoryStore, ImportResult
 from storage.migrate import upgrade
 
@@ -47,6 +45,12 @@ def _engine(db: str | None) -> Engine:
     engine = log_engine(db)
     upgrade(engine)
     return engine
+
+
+def _settings(db: str | None):
+    """The settings, with --db naming another database."""
+    s = settings()
+    return s.model_copy(update={"database_url": db}) if db else s
 
 
 def _print_import(result: ImportResult) -> None:
@@ -75,26 +79,21 @@ def import_(
     db: DbOption = None,
 ) -> None:
     """Import (or re-import) the directory. Bad input is refused whole, one line per problem naming file (sheet), line (row) and field."""
-    try:
-        got = read_directory_source(path)
-    except DirectoryImportError as exc:
-        total = len(exc.issues) + exc.more
-        typer.echo(f"{path}: import refused, nothing written ({total} problem{'s' if total != 1 else ''}):", err=True)
-        for i in exc.issues:
-            typer.echo(f"  {i}", err=True)
-        if exc.more:
-            typer.echo(f"  … and {exc.more} more problems", err=True)
-        raise typer.Exit(1)
-    except ValueError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2)
-    for where, how in got.read_as.items():
-        console.print(f"read {escape(where)}: {escape(how)}" if got.format == "csv" else f"read {escape(how)}", highlight=False)
+    import app.directory as uc
+    from app.accounts import CLI_ADMIN
+
+    s = _settings(db)
     engine = _engine(db)
     with Progress(TextColumn("writing the directory"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task("write", total=None)
-        result = DirectoryStore(engine).replace(got.directory, source=str(path), progress=lambda done, total: bar.update(task, completed=done, total=total))
-    _print_import(result.model_copy(update={"read_as": got.read_as}))
+
+        def import_directory(ctx, principal, inp):
+            return uc.import_directory(ctx, principal, inp, progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+        got = act(import_directory, uc.ImportInput(path=path), s, server_tool=True, db=db, engine=engine, as_principal=CLI_ADMIN)
+    for where, how in got.result.read_as.items():
+        console.print(f"read {escape(where)}: {escape(how)}" if got.format == "csv" else f"read {escape(how)}", highlight=False)
+    _print_import(got.result)
 
 
 @app.command()
@@ -139,62 +138,51 @@ def generate(
     console.print(f"Generated {len(d.units)} units, {len(d.people)} people, {subjects} subjects into {out}")
 
 
-def _unit_label(d: Directory, u: Unit) -> str:
-    kind_zh, _ = KIND_NAMES[u.kind]
-    cat_zh, cat_en = CATEGORY_NAMES[u.category]
-    team = len(d.team.get(u.id, ()))
-    members = len(d.members.get(u.id, ()))
-    parts = [f"[bold]{u.name}[/bold] [dim]{u.id}[/dim]", f"{kind_zh} · tier {int(u.tier)} · {cat_zh}/{cat_en}",
-             f"书记 {d.name_of(u.leader_id)} [dim]{u.leader_id or '—'}[/dim]"]
-    if team:
-        parts.append(f"班子 {team}")
-    if members:
-        parts.append(f"党员 {members}")
-    if u.overseen_by:
-        parts.append(f"分管 {d.name_of(u.overseen_by)}")
-    if u.guided_by:
-        parts.append(f"指导 {d.unit_name(u.guided_by)}")
-    if u.external:
-        parts.append("[italic]外部[/italic]")
-    return " · ".join(parts)
+def _unit_label(n) -> Text:
+    """One unit of ``directory show`` (an app.directory.UnitNode); names are printed as typed."""
+    parts = [Text.assemble((n.name, "bold"), " ", (n.id, "dim")), Text(f"{n.kind_zh} · tier {n.tier} · {n.category_zh}/{n.category_en}"),
+             Text.assemble(f"书记 {n.leader_name} ", (n.leader_id or "—", "dim"))]
+    if n.team_count:
+        parts.append(Text(f"班子 {n.team_count}"))
+    if n.member_count:
+        parts.append(Text(f"党员 {n.member_count}"))
+    if n.overseen_by:
+        parts.append(Text(f"分管 {n.overseen_by.name}"))
+    if n.guided_by:
+        parts.append(Text(f"指导 {n.guided_by.name}"))
+    if n.external:
+        parts.append(Text("外部", style="italic"))
+    return Text(" · ").join(parts)
 
 
 @app.command()
 def show(
     unit_id: Annotated[str, typer.Argument(help="a unit id, e.g. U-HQ")],
-    depth: Annotated[int, typer.Option("--depth", min=0, help="levels of units below to show")] = 2,
+    depth: Annotated[int, typer.Option("--depth", min=0, max=20, help="levels of units below to show")] = 2,
     people: Annotated[bool, typer.Option("--people", help="list leadership-team members and members")] = False,
     db: DbOption = None,
 ) -> None:
     """Show a unit: its tree, leaders and categories."""
-    d = DirectoryStore(_engine(db)).load()
-    u = d.units.get(unit_id)
-    if u is None:
-        err.print(f"[red]No unit {unit_id}[/red]")
-        raise typer.Exit(1)
-    if u.parent_id:
-        console.print(f"上级 / parent: {d.unit_name(u.parent_id)} [dim]{u.parent_id}[/dim]")
-    root = Tree(_unit_label(d, u))
+    from app.directory import UnitTreeInput, unit_tree
 
-    def grow(node: Tree, uid: str, level: int, seen: set[str]) -> None:
-        if people:
-            for pid in d.team.get(uid, ()):
-                node.add(f"班子成员 {d.name_of(pid)} [dim]{pid}[/dim]")
-            for pid in d.members.get(uid, ()):
-                node.add(f"党员 {d.name_of(pid)} [dim]{pid}[/dim]")
-        kids = d.children.get(uid, [])
-        if level >= depth:
-            if kids:
-                node.add(f"[dim]… {len(kids)} more units below[/dim]")
-            return
-        for kid in kids:
-            if kid in seen:
-                node.add(f"[red]cycle back to {kid}[/red]")
-                continue
-            child = d.units[kid]
-            grow(node.add(_unit_label(d, child)), kid, level + 1, seen | {kid})
+    got = act(unit_tree, UnitTreeInput(unit_id=unit_id, depth=depth, people=people), _settings(db), server_tool=True, db=db, engine=_engine(db))
+    if got.parent:
+        console.print(Text.assemble(f"上级 / parent: {got.parent.name} ", (got.parent.id, "dim")))
 
-    grow(root, unit_id, 0, {unit_id})
+    def grow(tree: Tree, n) -> None:
+        for p in n.team:
+            tree.add(Text.assemble(f"班子成员 {p.name} ", (p.id, "dim")))
+        for p in n.members:
+            tree.add(Text.assemble(f"党员 {p.name} ", (p.id, "dim")))
+        if n.more_below:
+            tree.add(Text(f"… {n.more_below} more units below", style="dim"))
+        for kid in n.cycle_to:
+            tree.add(Text(f"cycle back to {kid}", style="red"))
+        for child in n.children:
+            grow(tree.add(_unit_label(child)), child)
+
+    root = Tree(_unit_label(got.root))
+    grow(root, got.root)
     console.print(root)
 
 
@@ -206,12 +194,8 @@ def explain_(
 ) -> None:
     """Explain who reviews a person (or unit), and whom they review."""
     from app.directory import ExplainInput, explain_subject
-    from cli.common import principal_for, settings, use_case
 
-    s = settings()
-    s = s.model_copy(update={"database_url": db}) if db else s
-    _engine(db).dispose()  # migrated, as every directory command leaves it
-    got = use_case(lambda ctx: explain_subject(ctx, principal_for(None, s), ExplainInput(subject_id=person_id)), s)
+    got = act(explain_subject, ExplainInput(subject_id=person_id), _settings(db), server_tool=True, db=db, engine=_engine(db))
     if as_json:
         typer.echo(got.model_dump_json(indent=2))
         return
@@ -237,9 +221,9 @@ def plan(
     db: DbOption = None,
 ) -> None:
     """Plan a period: assignments per tier and level, every gap in coverage, and the notices to confirm."""
-    engine = _engine(db)
-    load_rubrics(engine)
-    _, _, summary = plan_period(engine, period)
+    from app.directory import PlanInput, plan as plan_use_case
+
+    summary = act(plan_use_case, PlanInput(period=period), _settings(db), server_tool=True, db=db, engine=_engine(db))
     if as_json:
         typer.echo(summary.model_dump_json(indent=2))
         return
