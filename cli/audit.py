@@ -245,6 +245,9 @@ def redraw(campaign_id: str, as_json: JsonOpt = False, db: DbOpt = None) -> None
     from app.principal import Principal
     from cli.common import settings
 
+    from cli.common import local_only
+
+    local_only(settings(), "campaign draws (audit redraw)")
     engine = _engine(db)
     uc = Campaigns(settings(), engine, EventStore(engine))
     try:

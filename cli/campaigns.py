@@ -38,7 +38,10 @@ def _use_case():
     from storage.eventlog import EventStore
     from storage.migrate import upgrade
 
+    from cli.common import local_only
+
     s = settings()
+    local_only(s, "campaign commands")
     engine = log_engine()
     upgrade(engine)
 

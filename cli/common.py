@@ -15,9 +15,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from app.errors import AppError
+from app.principal import Principal
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
-from app.errors import AppError
 from domain.errors import CommandRejected
 
 out = Console()
@@ -43,8 +44,6 @@ def principal_for(actor: str | None, s: Settings | None = None):
     """The principal a local CLI command acts as. In development ``--actor``
     names the person (Principal(kind="person", via="cli")); production
     settings refuse it: people act through the API with their own token."""
-    from app.principal import Principal
-
     s = s or settings()
     if s.environment == "production":
         if actor is not None:
@@ -57,15 +56,9 @@ def principal_for(actor: str | None, s: Settings | None = None):
     return Principal(kind="person", person_id=actor, via="cli")
 
 
-def _local_operator():
-    from app.principal import Principal
-
-    return Principal(kind="person", person_id=None, auditor=True, via="cli")
-
-
 # whoever runs reviewctl on the server itself, with no --actor: reads as an
 # auditor, acts as nobody (the log-wide audit tools run as this one)
-LOCAL_OPERATOR = _local_operator()
+LOCAL_OPERATOR = Principal(kind="person", person_id=None, auditor=True, via="cli")
 
 
 class _Given:
@@ -107,6 +100,14 @@ def remote_for(s: Settings):
     if s.environment == "production" and where.scheme == "http" and where.hostname not in ("localhost", "127.0.0.1", "::1"):
         fail(2, "refused", f"--api: {url} is plain http: in production a token crosses the network over https only")
     return Remote(url, token)
+
+
+def local_only(s: Settings, what: str) -> None:
+    """Commands with no API route run on the server itself: with --api (or
+    PINGYI_API_URL/TOKEN) they refuse rather than quietly act on this
+    machine's database."""
+    if remote_for(s) is not None:
+        fail(2, "refused", f"--api: {what} have no API route yet: run them on the server itself, without --api or PINGYI_API_URL/PINGYI_API_TOKEN")
 
 
 def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str | None = None, default_actor: str | None = None,

@@ -27,7 +27,10 @@ def _accounts():
     from storage.eventlog import EventStore
     from storage.migrate import upgrade
 
+    from cli.common import local_only
+
     s = settings()
+    local_only(s, "account commands (the server's local administrator)")
     engine = log_engine()
     upgrade(engine)
     return Accounts(s, engine, EventStore(engine))

@@ -176,6 +176,11 @@ async def test_a_token_without_the_scope_and_an_api_that_does_not_answer_are_one
     assert one_line(await run(["--api", served.url, "review", "list"]), 2).startswith("missing --token:")
     assert one_line(await served.remote(REVIEWER, "review", "tasks", "--actor", REVIEWER), 2).startswith("refused --actor:")
     assert one_line(await served.remote(REVIEWER, "audit", "timeline", "rv-x", "--db", "sqlite://"), 2).startswith("refused --db:")
+    # what has no API route runs on the server only: with --api it says so, it does not act on this machine's database
+    for argv in (["directory", "plan"], ["audit", "verify"], ["audit", "export", "--all", "--out", "x.jsonl"]):
+        assert one_line(await served.remote(REVIEWER, *argv), 2).endswith("has no API route yet: run it on the server without --api"), argv
+    for argv in (["campaign", "status", "c-x"], ["users", "list"], ["audit", "redraw", "c-x"]):
+        assert one_line(await served.remote(REVIEWER, *argv), 2).startswith("refused --api:"), argv
 
 
 async def test_production_without_a_token_says_how_to_get_one_and_with_one_acts(served):

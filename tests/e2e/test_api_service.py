@@ -79,6 +79,8 @@ def test_the_readme_walk_through_with_curl(service):
     assert findings["actor_id"] == "P-000368" and findings["events"] == ["review.findings_recorded"]
     assert closed["step"] == "solicit_opinions"
     assert refused["error"]["code"] == "conflict" and refused["error"]["field"] == "kind"
+    # reviewctl in remote mode read the review through the API as the supervisor's token
+    assert re.search(r"reviewer\s*│\s*P-000368", done.stdout) and "supervisor" in done.stdout, done.stdout
     # the sign-in and the token are events of the audit log, and the log verifies with them in it
     reviewctl("audit", "verify", env=service["env"])
 
