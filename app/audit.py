@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Awaitable, Callable, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from app.access import not_found, require_read
 from app.context import AppContext
@@ -87,8 +87,16 @@ class TimelineInput(BaseModel):
 class Timeline(BaseModel):
     review_id: str
     entries: list[TimelineEntry]
-    first_at: datetime | None = None
-    last_at: datetime | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def first_at(self) -> datetime | None:
+        return self.entries[0].occurred_at if self.entries else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def last_at(self) -> datetime | None:
+        return self.entries[-1].occurred_at if self.entries else None
 
 
 async def review_timeline(ctx: AppContext, principal: Principal, inp: TimelineInput) -> Timeline:
@@ -96,8 +104,7 @@ async def review_timeline(ctx: AppContext, principal: Principal, inp: TimelineIn
 
     _review_state(ctx, principal, inp.review_id)
     entries = timeline(ctx.events, inp.review_id, inp.lang)
-    return Timeline(review_id=inp.review_id, entries=entries, first_at=entries[0].occurred_at if entries else None,
-                    last_at=entries[-1].occurred_at if entries else None)
+    return Timeline(review_id=inp.review_id, entries=entries)
 
 
 class StateAsOfInput(BaseModel):

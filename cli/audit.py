@@ -17,7 +17,7 @@ from rich.table import Table
 
 from rich.text import Text
 
-from cli.common import act, fail, log_engine, settings
+from cli.common import act, log_engine, settings, settings_for
 from domain.local_time import local_text
 from storage.eventlog import EventStore
 
@@ -51,12 +51,6 @@ def _parse_time(value: str, tz) -> datetime:
         raise typer.BadParameter(f"{value!r} is not an ISO-8601 time (e.g. 2026-12-07T09:00:00+08:00) or a date") from None
 
 
-def _context_settings(db: str | None):
-    """The settings, with --db naming another database."""
-    s = settings()
-    return s.model_copy(update={"database_url": db}) if db else s
-
-
 @app.command()
 def timeline(review_id: str, lang: LangOpt = "zh", as_json: JsonOpt = False, db: DbOpt = None,
              actor: Annotated[Optional[str], typer.Option(help="as whom (development; default: the auditor)")] = None) -> None:
@@ -65,7 +59,7 @@ def timeline(review_id: str, lang: LangOpt = "zh", as_json: JsonOpt = False, db:
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter("--lang must be zh or en")
-    s = _context_settings(db)
+    s = settings_for(db)
     result = act(review_timeline, TimelineInput(review_id=review_id, lang=lang), s, actor=actor, db=db)
     if as_json:
         for e in result.entries:  # one JSON line per entry of the result
@@ -90,7 +84,7 @@ def state(
     """The review's state rebuilt from the log with the domain's fold, as of a time."""
     from app.audit import StateAsOfInput, state_as_of
 
-    s = _context_settings(db)
+    s = settings_for(db)
     at = _parse_time(as_of, s.tz) if as_of else None
     result = act(state_as_of, StateAsOfInput(review_id=review_id, as_of=at), s, actor=actor, db=db)
     if result.version == 0:
@@ -121,7 +115,7 @@ def verify(
     on any defect."""
     from app.audit import VerifyExportInput, VerifyInput, verify as verify_log, verify_export_file
 
-    s = _context_settings(db)
+    s = settings_for(db)
     key = public_key or _trusted(None).key_id  # (the use case checks a key given)
     if export_file is not None:
         report = act(verify_export_file, VerifyExportInput(file=export_file, public_key=key), s, server_tool=True, db=db)
@@ -157,7 +151,7 @@ def checkpoint(
     """Sign the log as it stands (a Merkle root over all event hashes)."""
     from app.audit import CheckpointInput, sign_checkpoint
 
-    s = _context_settings(db)
+    s = settings_for(db)
     if every is None:
         got = act(sign_checkpoint, CheckpointInput(), s, server_tool=True, db=db, engine=_engine(db))
         cp = got.checkpoint
@@ -190,7 +184,7 @@ def export_cmd(
         raise typer.BadParameter("give exactly one of --stream, --campaign, --all")
     if fmt not in ("jsonl", "csv"):
         raise typer.BadParameter("--format must be jsonl or csv")
-    s = _context_settings(db)
+    s = settings_for(db)
     inp = ExportToFileInput(stream_id=stream, campaign_id=campaign, file_format=fmt, out=out_file)  # type: ignore[arg-type]
     m = act(export_log, inp, s, server_tool=True, db=db, engine=_engine(db))
     out.print(f"exported {m.count} events of {m.streams} stream(s) ({m.scope.label()}) to {out_file}; positions {m.first_position}..{m.last_position}; chain head {m.chain_head[:16]}…; signed by {m.key_id}")
@@ -211,7 +205,7 @@ def cross_check_cmd(
 
     if (review_id is None) == (not everything):
         raise typer.BadParameter("give a review id, or --all")
-    s = _context_settings(db)
+    s = settings_for(db)
     if everything:
         reports = act(cross_check_all, None, s, actor=actor, db=db).reports
     else:

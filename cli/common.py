@@ -40,6 +40,12 @@ def settings() -> Settings:
     return s
 
 
+def settings_for(db: str | None) -> Settings:
+    """The settings, with a command's --db naming another database."""
+    s = settings()
+    return s.model_copy(update={"database_url": db}) if db else s
+
+
 def principal_for(actor: str | None, s: Settings | None = None):
     """The principal a local CLI command acts as. In development ``--actor``
     names the person (Principal(kind="person", via="cli")); production

@@ -27,7 +27,7 @@ from domain.assignment import AssignmentView
 from domain.coverage import tier_label
 from domain.procedure import SubjectKind
 from domain.rubric import RUBRICS, RubricVersionConflict, register_rubric, rubric, rubric_from_data, rubric_to_data
-from cli.common import act, log_engine, settings
+from cli.common import act, log_engine, settings_for
 from storage.directory import DirectoryStore, ImportResult
 from storage.migrate import upgrade
 
@@ -45,12 +45,6 @@ def _engine(db: str | None) -> Engine:
     engine = log_engine(db)
     upgrade(engine)
     return engine
-
-
-def _settings(db: str | None):
-    """The settings, with --db naming another database."""
-    s = settings()
-    return s.model_copy(update={"database_url": db}) if db else s
 
 
 def _print_import(result: ImportResult) -> None:
@@ -82,7 +76,7 @@ def import_(
     import app.directory as uc
     from app.accounts import CLI_ADMIN
 
-    s = _settings(db)
+    s = settings_for(db)
     engine = _engine(db)
     with Progress(TextColumn("writing the directory"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task("write", total=None)
@@ -165,7 +159,7 @@ def show(
     """Show a unit: its tree, leaders and categories."""
     from app.directory import UnitTreeInput, unit_tree
 
-    got = act(unit_tree, UnitTreeInput(unit_id=unit_id, depth=depth, people=people), _settings(db), server_tool=True, db=db, engine=_engine(db))
+    got = act(unit_tree, UnitTreeInput(unit_id=unit_id, depth=depth, people=people), settings_for(db), server_tool=True, db=db, engine=_engine(db))
     if got.parent:
         console.print(Text.assemble(f"上级 / parent: {got.parent.name} ", (got.parent.id, "dim")))
 
@@ -195,7 +189,7 @@ def explain_(
     """Explain who reviews a person (or unit), and whom they review."""
     from app.directory import ExplainInput, explain_subject
 
-    got = act(explain_subject, ExplainInput(subject_id=person_id), _settings(db), server_tool=True, db=db, engine=_engine(db))
+    got = act(explain_subject, ExplainInput(subject_id=person_id), settings_for(db), server_tool=True, db=db, engine=_engine(db))
     if as_json:
         typer.echo(got.model_dump_json(indent=2))
         return
@@ -223,7 +217,7 @@ def plan(
     """Plan a period: assignments per tier and level, every gap in coverage, and the notices to confirm."""
     from app.directory import PlanInput, plan as plan_use_case
 
-    summary = act(plan_use_case, PlanInput(period=period), _settings(db), server_tool=True, db=db, engine=_engine(db))
+    summary = act(plan_use_case, PlanInput(period=period), settings_for(db), server_tool=True, db=db, engine=_engine(db))
     if as_json:
         typer.echo(summary.model_dump_json(indent=2))
         return

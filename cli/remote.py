@@ -37,6 +37,9 @@ class Route:
     method: str
     path: str
     result: type[BaseModel]
+    # the result's list field, for a route that may answer a page at a time
+    # ({"items", "next_cursor", ...}): every page is read into that field
+    collects: str | None = None
 
     def fields_in_path(self) -> set[str]:
         import string
@@ -49,11 +52,11 @@ ROUTES: dict[Callable[..., Any], Route] = {
     reviews.send_command: Route("POST", "/reviews/{review_id}/commands", reviews.SendCommandResult),
     reviews.show_review: Route("GET", "/reviews/{review_id}", reviews.ReviewView),
     reviews.list_reviews: Route("GET", "/reviews", reviews.ReviewPage),
-    reviews.command_kinds: Route("GET", "/command-kinds", reviews.CommandKindsResult),
+    reviews.command_kinds: Route("GET", "/command-kinds", reviews.CommandKindsResult, collects="kinds"),
     reviews.command_template: Route("GET", "/command-kinds/{kind}/template", reviews.TemplateResult),
     tasks.task_inbox: Route("GET", "/tasks", tasks.InboxPage),
     outbox.read_outbox: Route("GET", "/outbox", outbox.OutboxPage),
-    audit.review_timeline: Route("GET", "/audit/reviews/{review_id}/timeline", audit.Timeline),
+    audit.review_timeline: Route("GET", "/audit/reviews/{review_id}/timeline", audit.Timeline, collects="entries"),
     audit.state_as_of: Route("GET", "/audit/reviews/{review_id}/state", ReviewState),
     audit.cross_check: Route("GET", "/audit/reviews/{review_id}/cross-check", CrossCheckReport),
     audit.cross_check_all: Route("GET", "/audit/cross-check", audit.CrossCheckAll),
@@ -86,17 +89,33 @@ class Remote:
         try:
             with httpx.Client(base_url=self.url + API_PREFIX, timeout=TIMEOUT, transport=self._transport,
                               headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"}) as client:
-                resp = client.request(route.method, path, **sent)
+                body = self._answer(client.request(route.method, path, **sent), route, path)
+                if route.collects and isinstance(body, dict) and "items" in body and route.collects not in body:
+                    items, cursor = list(body["items"]), body.get("next_cursor")
+                    while cursor:  # the use case answers the whole list: read every page
+                        more = self._answer(client.request("GET", path, params={**data, "cursor": cursor}), route, path)
+                        items.extend(more.get("items", []))
+                        cursor = more.get("next_cursor")
+                    body = {**{k: v for k, v in body.items() if k not in ("items", "next_cursor")}, route.collects: items}
         except httpx.HTTPError as exc:
             raise Unavailable(f"the API does not answer at {self.url}: {exc.__class__.__name__}{': ' + str(exc) if str(exc) else ''}",
                               message_zh=f"无法连接 API（{self.url}）") from None
-        if resp.is_success:
-            try:
-                return route.result.model_validate(resp.json())
-            except (ValueError, ValidationError) as exc:
-                raise Unavailable(f"{self.url} answered {route.method} {path} with something that is not Pingyi's API ({str(exc).splitlines()[0]})",
-                                  message_zh="API 的应答无法识别") from None
-        raise self._error(resp)
+        try:
+            return route.result.model_validate(body)
+        except ValidationError as exc:
+            raise self._not_ours(route, path, exc) from None
+
+    def _answer(self, resp: httpx.Response, route: Route, path: str) -> Any:
+        if not resp.is_success:
+            raise self._error(resp)
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise self._not_ours(route, path, exc) from None
+
+    def _not_ours(self, route: Route, path: str, exc: Exception) -> Unavailable:
+        return Unavailable(f"{self.url} answered {route.method} {path} with something that is not Pingyi's API ({str(exc).splitlines()[0]})",
+                           message_zh="API 的应答无法识别")
 
     def _error(self, resp: httpx.Response) -> AppError:
         try:

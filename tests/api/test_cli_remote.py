@@ -204,3 +204,44 @@ async def test_production_without_a_token_says_how_to_get_one_and_with_one_acts(
     page = json.loads(ok(await run(["review", "tasks", "--json"])))
     assert page["person_id"] == REVIEWER
     assert one_line(await run(["--api", "http://pingyi.example.org", "review", "list"]), 2).startswith("refused --api: http://pingyi.example.org is plain http")
+
+
+def test_a_route_answered_a_page_at_a_time_is_read_whole_and_an_error_keeps_its_type():
+    """The API may page a list the use case answers whole (command kinds, a
+    timeline): every page is read; an error comes back as the use case's type."""
+    import httpx
+
+    from app.errors import Conflict, OtherError, Unavailable
+    from app.reviews import command_kinds
+    from cli.remote import Remote
+
+    kinds = [{"kind": f"k{i}", "roles": ["reviewer"], "steps": None, "reason_required": False, "summary": "s"} for i in range(5)]
+    asked: list[dict] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(dict(request.url.params))
+        assert request.headers["authorization"] == "Bearer secret"
+        start = int(request.url.params.get("cursor", "0"))
+        return httpx.Response(200, json={"items": kinds[start:start + 2], "next_cursor": str(start + 2) if start + 2 < len(kinds) else None})
+
+    got = Remote("https://pingyi.test", "secret", transport=httpx.MockTransport(answer)).call(command_kinds)
+    assert [k.kind for k in got.kinds] == [k["kind"] for k in kinds] and [a.get("cursor") for a in asked] == [None, "2", "4"]
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/command-kinds"):
+            return httpx.Response(405, json={"error": {"code": "method_not_allowed", "field": None, "message": "Method Not Allowed", "message_zh": "x"}})
+        return httpx.Response(409, json={"error": {"code": "conflict", "field": "kind", "message": "kind: wrong step", "message_zh": "步骤不对"}})
+
+    from app.reviews import SendCommandInput, send_command
+
+    remote = Remote("https://pingyi.test", "secret", transport=httpx.MockTransport(refuse))
+    with pytest.raises(Conflict) as info:
+        remote.call(send_command, SendCommandInput(review_id="rv-x", kind="close_investigation"))
+    assert (info.value.field, info.value.message, info.value.exit_code) == ("kind", "wrong step", 2)
+    with pytest.raises(OtherError) as other:
+        remote.call(command_kinds)
+    assert (other.value.code, other.value.status) == ("method_not_allowed", 405)
+    html = Remote("https://pingyi.test", "secret", transport=httpx.MockTransport(lambda r: httpx.Response(502, text="<html>bad gateway</html>")))
+    with pytest.raises(Unavailable) as gateway:
+        html.call(command_kinds)
+    assert gateway.value.exit_code == 3 and "without Pingyi's error shape" in gateway.value.message
