@@ -28,6 +28,7 @@ SUBJECT = "U-AF01-B01"  # its reviewer is U-AF01's leader
 REVIEWER = "P-000368"
 SUPERVISOR = "P-000001"  # granted U-AF01's subtree here; the office acts locally
 CO_REVIEWER, NEW_REVIEWER = "P-000369", "P-000370"
+AUDITOR = "P-000002"
 EVERY_SCOPE = tuple(TokenScope)
 
 
@@ -55,6 +56,7 @@ async def served(live, monkeypatch):
     person(live.accounts, SUPERVISOR, (StandingRole.SUPERVISOR, "U-AF01"))
     person(live.accounts, REVIEWER)
     person(live.accounts, NEW_REVIEWER)
+    person(live.accounts, AUDITOR, (StandingRole.AUDITOR, None))
     try:
         yield Served(running.url, live, monkeypatch)
     finally:
@@ -67,7 +69,7 @@ class Served:
         self.url = url
         self.live = live
         self.monkeypatch = monkeypatch
-        self.tokens = {p: token(live.accounts, p, EVERY_SCOPE) for p in (REVIEWER, SUPERVISOR, NEW_REVIEWER)}
+        self.tokens = {p: token(live.accounts, p, EVERY_SCOPE) for p in (REVIEWER, SUPERVISOR, NEW_REVIEWER, AUDITOR)}
 
     async def local(self, *args: str):
         return await run(list(args))
@@ -142,8 +144,10 @@ async def test_every_use_case_family_prints_the_same_through_the_api(served):
         printed = ok(await served.local(*argv, "--actor", who))
         assert printed == ok(await served.remote(who, *argv)), argv
         assert here in printed and there in printed, printed
-    # cross-checking is the auditor's: refused alike
+    # cross-checking is the auditor's: refused alike to a reviewer; an auditor's token reads what the local operator (an auditor) reads
     assert one_line(await served.local("audit", "cross-check", here, "--actor", REVIEWER), 2) == one_line(await served.remote(REVIEWER, "audit", "cross-check", here), 2)
+    for argv in (["audit", "cross-check", there], ["audit", "cross-check", there, "--json"], ["review", "list", "--json"], ["review", "kinds"], ["review", "kinds", "--json"]):
+        assert ok(await served.local(*argv)) == ok(await served.remote(AUDITOR, *argv)), argv
 
     # cancel last: the review ends the same way in both
     same_but_ids(ok(await served.local("review", "do", here, "cancel_review", "--reason", "replaced", "--actor", "office")),
