@@ -124,7 +124,7 @@ def verify(
         path = witness or (None if db else _witness_default())
         inp = VerifyInput(stream_id=stream, witness=path, witness_named=witness is not None, without_witness=path is None,
                           expect_size=expect_size, expect_root=expect_root, public_key=key)
-        report = act(verify_log, inp, s, server_tool=True, db=db, engine=_engine(db))
+        report = act(verify_log, inp, s, server_tool=True, db=db, engine=lambda: _engine(db))
     if as_json:
         print(report.model_dump_json(indent=2))
     else:
@@ -153,7 +153,7 @@ def checkpoint(
 
     s = settings_for(db)
     if every is None:
-        got = act(sign_checkpoint, CheckpointInput(), s, server_tool=True, db=db, engine=_engine(db))
+        got = act(sign_checkpoint, CheckpointInput(), s, server_tool=True, db=db, engine=lambda: _engine(db))
         cp = got.checkpoint
         out.print(f"checkpoint: {cp.tree_size} events, root {cp.root_hash}, key {cp.key_id}; witnessed in {got.witness_file}")
         return
@@ -164,7 +164,7 @@ def checkpoint(
     def sign_checkpoints(ctx, principal, inp):  # until Ctrl-C
         return sign_checkpoint(ctx, principal, inp, on_signed=signed)
 
-    act(sign_checkpoints, CheckpointInput(every=every), s, server_tool=True, db=db, engine=_engine(db))
+    act(sign_checkpoints, CheckpointInput(every=every), s, server_tool=True, db=db, engine=lambda: _engine(db))
 
 
 @app.command("export")
@@ -186,7 +186,7 @@ def export_cmd(
         raise typer.BadParameter("--format must be jsonl or csv")
     s = settings_for(db)
     inp = ExportToFileInput(stream_id=stream, campaign_id=campaign, file_format=fmt, out=out_file)  # type: ignore[arg-type]
-    m = act(export_log, inp, s, server_tool=True, db=db, engine=_engine(db))
+    m = act(export_log, inp, s, server_tool=True, db=db, engine=lambda: _engine(db))
     out.print(f"exported {m.count} events of {m.streams} stream(s) ({m.scope.label()}) to {out_file}; positions {m.first_position}..{m.last_position}; chain head {m.chain_head[:16]}…; signed by {m.key_id}")
 
 

@@ -128,7 +128,7 @@ def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str |
     (runs here in production too); ``server_tool``: a log-wide tool with no
     API route, run on the server itself as the local operator (in production
     too; with --api it says it has no route); ``db``: a --db given (local
-    only); ``engine``: the database to run on here (default: the settings');
+    only); ``engine``: the database to run on here, or what opens it (default: the settings');
     ``as_principal``: who a server tool acts as here (default: the local operator)."""
     remote = remote_for(s)
     if remote is not None:
@@ -153,7 +153,8 @@ def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str |
     principal = as_principal or principal_for(actor if actor is not None or s.environment == "production" else default_actor, s)
     if needs_person and principal.person_id is None:
         fail(2, "missing", needs_person)
-    return use_case(lambda ctx: use(ctx, principal, inp) if inp is not None else use(ctx, principal), s, engine=engine)
+    here = engine() if callable(engine) else engine  # opened (and migrated) only when the command runs here
+    return use_case(lambda ctx: use(ctx, principal, inp) if inp is not None else use(ctx, principal), s, engine=here)
 
 
 def fail(code: int, label: str, text: str) -> NoReturn:

@@ -77,14 +77,13 @@ def import_(
     from app.accounts import CLI_ADMIN
 
     s = settings_for(db)
-    engine = _engine(db)
     with Progress(TextColumn("writing the directory"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task("write", total=None)
 
         def import_directory(ctx, principal, inp):
             return uc.import_directory(ctx, principal, inp, progress=lambda done, total: bar.update(task, completed=done, total=total))
 
-        got = act(import_directory, uc.ImportInput(path=path), s, server_tool=True, db=db, engine=engine, as_principal=CLI_ADMIN)
+        got = act(import_directory, uc.ImportInput(path=path), s, server_tool=True, db=db, engine=lambda: _engine(db), as_principal=CLI_ADMIN)
     for where, how in got.result.read_as.items():
         console.print(f"read {escape(where)}: {escape(how)}" if got.format == "csv" else f"read {escape(how)}", highlight=False)
     _print_import(got.result)
@@ -159,7 +158,7 @@ def show(
     """Show a unit: its tree, leaders and categories."""
     from app.directory import UnitTreeInput, unit_tree
 
-    got = act(unit_tree, UnitTreeInput(unit_id=unit_id, depth=depth, people=people), settings_for(db), server_tool=True, db=db, engine=_engine(db))
+    got = act(unit_tree, UnitTreeInput(unit_id=unit_id, depth=depth, people=people), settings_for(db), server_tool=True, db=db, engine=lambda: _engine(db))
     if got.parent:
         console.print(Text.assemble(f"上级 / parent: {got.parent.name} ", (got.parent.id, "dim")))
 
@@ -189,7 +188,7 @@ def explain_(
     """Explain who reviews a person (or unit), and whom they review."""
     from app.directory import ExplainInput, explain_subject
 
-    got = act(explain_subject, ExplainInput(subject_id=person_id), settings_for(db), server_tool=True, db=db, engine=_engine(db))
+    got = act(explain_subject, ExplainInput(subject_id=person_id), settings_for(db), server_tool=True, db=db, engine=lambda: _engine(db))
     if as_json:
         typer.echo(got.model_dump_json(indent=2))
         return
@@ -217,7 +216,7 @@ def plan(
     """Plan a period: assignments per tier and level, every gap in coverage, and the notices to confirm."""
     from app.directory import PlanInput, plan as plan_use_case
 
-    summary = act(plan_use_case, PlanInput(period=period), settings_for(db), server_tool=True, db=db, engine=_engine(db))
+    summary = act(plan_use_case, PlanInput(period=period), settings_for(db), server_tool=True, db=db, engine=lambda: _engine(db))
     if as_json:
         typer.echo(summary.model_dump_json(indent=2))
         return

@@ -24,7 +24,7 @@ def remote(
 ) -> None:
     """Pingyi (评议): run and inspect leadership reviews. With --api and
     --token (or PINGYI_API_URL / PINGYI_API_TOKEN) the commands that act as a
-    person (review, outbox, audit timeline/state/cross-check) go through the
+    person (review, outbox, directory plan/explain, audit timeline/state/cross-check) go through the
     API as the token's person: the way to act in production."""
     remote_options(ctx, api, token)
 

@@ -20,8 +20,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from app import audit, outbox, reviews, tasks
+from app import audit, directory, outbox, reviews, tasks
 from app.errors import AppError, Unavailable, error_from_body
+from domain.coverage import PlanSummary
 from domain.review import ReviewState
 from service.crosscheck import CrossCheckReport
 
@@ -40,11 +41,31 @@ class Route:
     # the result's list field, for a route that may answer a page at a time
     # ({"items", "next_cursor", ...}): every page is read into that field
     collects: str | None = None
+    # a use case the API answers in parts (an overview and its lists): builds
+    # the result's JSON from ``get(path, params)`` and the input's fields
+    compose: Callable[[Callable[[str, dict], Any], dict], dict] | None = None
 
     def fields_in_path(self) -> set[str]:
         import string
 
         return {name for _, name, _, _ in string.Formatter().parse(self.path) if name}
+
+
+def every_item(get: Callable[[str, dict], Any], path: str, params: dict, first: dict | None = None) -> list:
+    """Every item of a list the API answers a page at a time."""
+    page = first if first is not None else get(path, params)
+    items = list(page.get("items", []))
+    while page.get("next_cursor"):
+        page = get(path, {**params, "cursor": page["next_cursor"]})
+        items.extend(page.get("items", []))
+    return items
+
+
+def whole_plan(get: Callable[[str, dict], Any], data: dict) -> dict:
+    """The plan as the use case answers it: the overview's counts, every gap, every notice."""
+    overview = get("/directory/plan", data)
+    counts = {k: v for k, v in overview.items() if k in PlanSummary.model_fields and k not in ("gaps", "notices")}
+    return {**counts, "gaps": every_item(get, "/directory/plan/gaps", data), "notices": every_item(get, "/directory/plan/notices", data)}
 
 
 ROUTES: dict[Callable[..., Any], Route] = {
@@ -60,6 +81,8 @@ ROUTES: dict[Callable[..., Any], Route] = {
     audit.state_as_of: Route("GET", "/audit/reviews/{review_id}/state", ReviewState),
     audit.cross_check: Route("GET", "/audit/reviews/{review_id}/cross-check", CrossCheckReport),
     audit.cross_check_all: Route("GET", "/audit/cross-check", audit.CrossCheckAll),
+    directory.explain_subject: Route("GET", "/directory/subjects/{subject_id}/explanation", directory.Explanation),
+    directory.plan: Route("GET", "/directory/plan", PlanSummary, compose=whole_plan),
 }
 
 TOKEN_HELP = ("an administrator issues one on the server with 'reviewctl users token issue PERSON_ID --name cli' "
@@ -89,13 +112,15 @@ class Remote:
         try:
             with httpx.Client(base_url=self.url + API_PREFIX, timeout=TIMEOUT, transport=self._transport,
                               headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"}) as client:
-                body = self._answer(client.request(route.method, path, **sent), route, path)
+                def get(at: str, params: dict) -> Any:
+                    return self._answer(client.request("GET", at, params=params), route, at)
+
+                if route.compose is not None:
+                    body = route.compose(get, data)
+                else:
+                    body = self._answer(client.request(route.method, path, **sent), route, path)
                 if route.collects and isinstance(body, dict) and "items" in body and route.collects not in body:
-                    items, cursor = list(body["items"]), body.get("next_cursor")
-                    while cursor:  # the use case answers the whole list: read every page
-                        more = self._answer(client.request("GET", path, params={**data, "cursor": cursor}), route, path)
-                        items.extend(more.get("items", []))
-                        cursor = more.get("next_cursor")
+                    items = every_item(get, path, data, first=body)  # the use case answers the whole list
                     body = {**{k: v for k, v in body.items() if k not in ("items", "next_cursor")}, route.collects: items}
         except httpx.HTTPError as exc:
             raise Unavailable(f"the API does not answer at {self.url}: {exc.__class__.__name__}{': ' + str(exc) if str(exc) else ''}",

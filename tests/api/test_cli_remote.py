@@ -146,7 +146,8 @@ async def test_every_use_case_family_prints_the_same_through_the_api(served):
         assert here in printed and there in printed, printed
     # cross-checking is the auditor's: refused alike to a reviewer; an auditor's token reads what the local operator (an auditor) reads
     assert one_line(await served.local("audit", "cross-check", here, "--actor", REVIEWER), 2) == one_line(await served.remote(REVIEWER, "audit", "cross-check", here), 2)
-    for argv in (["audit", "cross-check", there], ["audit", "cross-check", there, "--json"], ["review", "list", "--json"], ["review", "kinds"], ["review", "kinds", "--json"]):
+    for argv in (["audit", "cross-check", there], ["audit", "cross-check", there, "--json"], ["review", "list", "--json"], ["review", "kinds"], ["review", "kinds", "--json"],
+                 ["directory", "plan", "--period", "2026H2"], ["directory", "plan", "--json"], ["directory", "explain", REVIEWER], ["directory", "explain", "U-AF01", "--json"]):
         assert ok(await served.local(*argv)) == ok(await served.remote(AUDITOR, *argv)), argv
 
     # cancel last: the review ends the same way in both
@@ -181,7 +182,7 @@ async def test_a_token_without_the_scope_and_an_api_that_does_not_answer_are_one
     assert one_line(await served.remote(REVIEWER, "review", "tasks", "--actor", REVIEWER), 2).startswith("refused --actor:")
     assert one_line(await served.remote(REVIEWER, "audit", "timeline", "rv-x", "--db", "sqlite://"), 2).startswith("refused --db:")
     # what has no API route runs on the server only: with --api it says so, it does not act on this machine's database
-    for argv in (["directory", "plan"], ["audit", "verify"], ["audit", "export", "--all", "--out", "x.jsonl"]):
+    for argv in (["directory", "show", "U-AF01"], ["directory", "import", "org.yaml"], ["audit", "verify"], ["audit", "export", "--all", "--out", "x.jsonl"]):
         assert one_line(await served.remote(REVIEWER, *argv), 2).endswith("has no API route yet: run it on the server without --api"), argv
     for argv in (["campaign", "status", "c-x"], ["users", "list"], ["audit", "redraw", "c-x"]):
         assert one_line(await served.remote(REVIEWER, *argv), 2).startswith("refused --api:"), argv
