@@ -25,6 +25,7 @@ redraw: auditors.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
@@ -44,6 +45,7 @@ from config.settings import Settings
 from directory.service import plan_period
 from domain import events as ev
 from domain.errors import CommandRejected
+from domain.coverage import Gap
 from domain.campaign import CampaignPlan, CampaignSpec, SampleDrawn, candidates_of, plan_campaign, redraw, stream_of
 from storage.directory import DirectoryStore
 from storage.campaigns import CampaignStore, PlanMismatch, review_counts
@@ -429,3 +431,72 @@ class LedgerPage(Page[LedgerRow]):
     total: Coverage
     by_tier: dict[int, Coverage]
     by_unit: dict[str, Coverage]
+
+
+# ---- the use cases one at a time (ctx, principal, input): what reviewctl and the API call --------
+
+
+class PlanView(Model):
+    """The dry run as a person reads it: what a launch naming ``plan_id`` would start."""
+
+    spec: CampaignSpec
+    plan_id: str
+    planned: int
+    candidates: int  # subjects in scope before a random draw
+    by_tier_level: dict[int, dict[str, int]]
+    gaps: list[Gap]  # every gap in scope: subjects nobody would review
+
+
+class LaunchInput(CampaignSpec):
+    plan_id: str = Field(min_length=1, max_length=64, description="the plan_id of the dry run (POST /campaigns/plans) with the same spec")
+    batch_size: int = Field(default=200, ge=1, le=2000, description="reviews started per activity")
+
+    def spec(self) -> CampaignSpec:
+        """The spec alone, keeping which fields were given (a spec naming no
+        deadlines takes the settings')."""
+        return CampaignSpec.model_validate(self.model_dump(exclude={"plan_id", "batch_size"}, exclude_unset=True))
+
+
+class CampaignRef(Model):
+    campaign_id: str = Field(min_length=1, max_length=64)
+
+
+class CampaignCommandInput(Model):
+    campaign_id: str = Field(min_length=1, max_length=64)
+    reason: str | None = Field(default=None, max_length=2000)
+    # reviewctl on the server only: the supervisor the reviews know (a signed-in person acts as themselves)
+    actor_id: str | None = Field(default=None, max_length=64)
+
+
+class LedgerOf(Model):
+    period: str = Field(max_length=20)
+
+
+async def campaign_plan(ctx, principal: Principal, spec: CampaignSpec) -> PlanView:
+    p = await asyncio.to_thread(Campaigns.of(ctx).plan, principal, with_settings_deadlines(spec, ctx.settings))
+    return PlanView(spec=p.spec, plan_id=p.plan_id, planned=p.total, candidates=p.candidates, by_tier_level=p.by_tier_level, gaps=list(p.gaps))
+
+
+async def launch_campaign(ctx, principal: Principal, inp: LaunchInput) -> LaunchResult:
+    return await Campaigns.of(ctx).launch(principal, with_settings_deadlines(inp.spec(), ctx.settings), inp.plan_id, batch_size=inp.batch_size)
+
+
+async def campaign_status(ctx, principal: Principal, inp: CampaignRef) -> CampaignStatus:
+    return await Campaigns.of(ctx).status(principal, inp.campaign_id)
+
+
+async def pause_campaign(ctx, principal: Principal, inp: CampaignCommandInput) -> CampaignProgress:
+    return await Campaigns.of(ctx).pause(principal, inp.campaign_id, inp.reason, inp.actor_id)
+
+
+async def resume_campaign(ctx, principal: Principal, inp: CampaignCommandInput) -> CampaignProgress:
+    return await Campaigns.of(ctx).resume(principal, inp.campaign_id, inp.reason, inp.actor_id)
+
+
+async def cancel_campaign(ctx, principal: Principal, inp: CampaignCommandInput) -> CampaignProgress:
+    return await Campaigns.of(ctx).cancel(principal, inp.campaign_id, inp.reason or "", inp.actor_id)
+
+
+async def campaign_ledger(ctx, principal: Principal, inp: LedgerOf) -> Ledger:
+    """The whole ledger of a period (the API answers it a page at a time)."""
+    return await asyncio.to_thread(Campaigns.of(ctx).ledger, principal, inp.period)

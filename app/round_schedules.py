@@ -222,4 +222,54 @@ def _require_reader(settings: Settings, principal: Principal) -> None:
         raise Forbidden("only a supervisor, an auditor or an administrator may read round schedules", field="principal")
 
 
-__all__ = ["RoundSchedules", "ScheduleRequest", "ScheduleView", "DEFAULT_CRON", "schedule_id_of"]
+# ---- the use cases one at a time (ctx, principal, input): what reviewctl and the API call --------
+
+
+class ScheduleRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    prefix: str = Field(min_length=1, max_length=64)
+
+
+class ScheduleNote(ScheduleRef):
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ScheduleList(BaseModel):
+    """Every round schedule, by name (the API answers them a page at a time)."""
+
+    schedules: list[ScheduleView]
+
+
+class Deleted(BaseModel):
+    prefix: str
+    deleted: bool
+
+
+async def create_schedule(ctx, principal: Principal, req: ScheduleRequest) -> ScheduleView:
+    return await RoundSchedules.of(ctx).create(principal, req)
+
+
+async def list_schedules(ctx, principal: Principal) -> ScheduleList:
+    return ScheduleList(schedules=await RoundSchedules.of(ctx).list(principal))
+
+
+async def pause_schedule(ctx, principal: Principal, inp: ScheduleNote) -> ScheduleView:
+    return await RoundSchedules.of(ctx).pause(principal, inp.prefix, inp.note)
+
+
+async def resume_schedule(ctx, principal: Principal, inp: ScheduleNote) -> ScheduleView:
+    return await RoundSchedules.of(ctx).resume(principal, inp.prefix, inp.note)
+
+
+async def trigger_schedule(ctx, principal: Principal, inp: ScheduleRef) -> ScheduleView:
+    return await RoundSchedules.of(ctx).trigger(principal, inp.prefix)
+
+
+async def delete_schedule(ctx, principal: Principal, inp: ScheduleRef) -> Deleted:
+    await RoundSchedules.of(ctx).delete(principal, inp.prefix)
+    return Deleted(prefix=inp.prefix, deleted=True)
+
+
+__all__ = ["RoundSchedules", "ScheduleRequest", "ScheduleView", "ScheduleRef", "ScheduleNote", "ScheduleList", "Deleted", "create_schedule", "list_schedules",
+           "pause_schedule", "resume_schedule", "trigger_schedule", "delete_schedule", "DEFAULT_CRON", "schedule_id_of"]

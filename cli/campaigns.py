@@ -1,21 +1,24 @@
 """``reviewctl campaign``: plan a round (the dry run prints its plan id),
-launch exactly that plan, watch it, pause, resume or cancel it. Run on the
-server itself it acts as the local administrator, like ``reviewctl users``.
+launch exactly that plan, watch it, pause, resume or cancel it, read a
+period's ledger, keep the routine rounds' schedules. Run on the server itself
+it acts as the office (the local administrator), like ``reviewctl users``;
+with ``--api URL --token TOKEN`` the token's person acts through the API.
 
-Each command calls one use case of :mod:`app.campaigns` and prints its typed
-result or its typed error (one line naming the field, exit code 2)."""
+Each command calls one use case of :mod:`app.campaigns` or
+:mod:`app.round_schedules` through :func:`cli.common.act` and prints its
+typed result the same way in both modes, or its typed error (one line naming
+the field, and its exit code)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Annotated, Any, Callable, Coroutine, Optional, TypeVar
+from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import err, out, settings
+from cli.common import err, out, report, settings
 
 app = typer.Typer(help="Campaigns: plan a round over a scope, launch it, follow, pause, resume, cancel.", no_args_is_help=True)
 T = TypeVar("T")
@@ -30,51 +33,45 @@ def _principal():
     return Principal(kind="person", person_id=settings().supervisor_ids[0] if settings().supervisor_ids else CLI_PRINCIPAL_ID, administrator=True, auditor=True, via="cli")
 
 
-def _use_case():
-    """The use cases over this server's database; ``connected()`` makes the
-    Temporal client inside the command's event loop."""
-    from app.campaigns import Campaigns
-    from cli.common import log_engine
-    from storage.eventlog import EventStore
-    from storage.migrate import upgrade
+class _Here:
+    """This server's database, opened (and migrated) once per command and only
+    when the command runs here (a watch polls with one engine)."""
 
-    from cli.common import local_only
+    def __init__(self) -> None:
+        self.engine = None
 
-    s = settings()
-    local_only(s, "campaign commands")
-    engine = log_engine()
-    upgrade(engine)
+    def __call__(self):
+        if self.engine is None:
+            from cli.common import log_engine
+            from storage.migrate import upgrade
 
-    async def connected():
-        from service.temporal import connect
-
-        return await connect(s)
-
-    return Campaigns(s, engine, EventStore(engine)), connected
+            self.engine = log_engine()
+            upgrade(self.engine)
+        return self.engine
 
 
-def _do(fn: Callable[[], Coroutine[Any, Any, T] | T]) -> T:
+def _act(use: Callable[..., Any], inp: Any, *, here: _Here | None = None, actor: str | None = None) -> Any:
+    """One use case: through the API with the token in remote mode, else here
+    as the office (in production too: reviewctl on the server is the office's)."""
+    from cli.common import act
+
+    return act(use, inp, settings(), server_tool=True, as_principal=_principal(), engine=here or _Here(), actor=actor)
+
+
+def _do(fn: Callable[[], T]) -> T:
+    """A person's input made typed: a bad field is one line naming it (exit 2)."""
     from pydantic import ValidationError
 
     from app.errors import AppError
 
     try:
-        got = fn()
-        if asyncio.iscoroutine(got):
-            return asyncio.run(got)
-        return got  # type: ignore[return-value]
+        return fn()
     except AppError as e:
-        err.print(f"[red]{e.code}[/red] {e.field + ': ' if e.field else ''}{e.message}")
-        raise typer.Exit(e.exit_code) from None
+        report(e)
     except ValidationError as e:
         for item in e.errors():
             err.print(f"[red]invalid[/red] {'.'.join(str(p) for p in item['loc']) or '(input)'}: {item['msg']}")
         raise typer.Exit(2) from None
-    except RuntimeError as e:
-        if "connect" in str(e).lower():
-            err.print(f"[red]cannot reach Temporal[/red] at {settings().address}: is 'make run' running? ({e})")
-            raise typer.Exit(3) from None
-        raise
 
 
 def _spec(campaign_id: str, period: str, round_: str, method: str, unit: Optional[str], levels: str, theme: str, size: Optional[int], fraction: Optional[float], stratify: Optional[str], seed: Optional[int], days: list[str]):
@@ -121,11 +118,12 @@ def plan(
     plan id that ``campaign launch`` needs (with the same options)."""
     from domain.coverage import tier_label
 
+    from app.campaigns import campaign_plan
+
     spec = _spec(campaign_id, period, round_, method, unit, levels, theme, sample_size, sample_fraction, stratify_by, seed, days or [])
-    uc, _ = _use_case()
-    p = _do(lambda: uc.plan(_principal(), spec))
+    p = _act(campaign_plan, spec)
     if as_json:
-        print(p.model_dump_json(exclude={"entries"}))
+        print(p.model_dump_json())
         return
     table = Table(title=f"campaign {campaign_id} · {period} · {spec.round.value} · {spec.method.value}")
     table.add_column("tier")
@@ -135,7 +133,7 @@ def plan(
         if any(row.values()):
             table.add_row(tier_label(tier), *(str(row.get(lv, 0)) for lv in ("A", "B", "C")))
     out.print(table)
-    out.print(f"{p.total} reviews" + (f" drawn from {p.candidates} (seed {spec.sample.seed})" if spec.sample else ""))
+    out.print(f"{p.planned} reviews" + (f" drawn from {p.candidates} (seed {spec.sample.seed})" if spec.sample else ""))
     for g in p.gaps:
         out.print(f"[yellow]gap[/yellow] {g.kind.value}: {g.message_en}")
     out.print(f"plan id [bold]{p.plan_id}[/bold]  (launch with --plan-id {p.plan_id}{f' --seed {spec.sample.seed}' if spec.sample and seed is None else ''})")
@@ -154,26 +152,24 @@ def launch(
     if (sample_size is not None or sample_fraction is not None) and seed is None:
         err.print("[red]invalid[/red] --seed: a random launch must name the seed its plan was drawn with")
         raise typer.Exit(2)
+    from app.campaigns import CampaignRef, LaunchInput, campaign_status, launch_campaign
+
     spec = _spec(campaign_id, period, round_, method, unit, levels, theme, sample_size, sample_fraction, stratify_by, seed, days or [])
-    uc, connected = _use_case()
-
-    async def go():
-        uc.client = await connected()
-        res = await uc.launch(_principal(), spec, plan_id, batch_size=batch_size)
-        out.print(f"campaign {res.campaign_id}: plan {res.plan_id}, {res.planned} reviews{' (already launched: resumed watching)' if res.already_launched else ''}")
-        if wait:
-            with Progress(TextColumn("starting reviews"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out) as bar:
-                task = bar.add_task("start", total=res.planned)
-                while True:
-                    st = await uc.status(_principal(), campaign_id)
-                    started = st.progress.started if st.progress else st.counts.started
-                    bar.update(task, completed=started)
-                    if started >= res.planned or (st.progress and st.progress.state in ("paused", "cancelled", "cancelling")):
-                        break
-                    await asyncio.sleep(0.5)
-        return res
-
-    _do(go)
+    inp = _do(lambda: LaunchInput.model_validate({**spec.model_dump(exclude_unset=True), "plan_id": plan_id, "batch_size": batch_size}))
+    here = _Here()
+    res = _act(launch_campaign, inp, here=here)  # through the API: one call that answers once the campaign's workflow runs
+    out.print(f"campaign {res.campaign_id}: plan {res.plan_id}, {res.planned} reviews{' (already launched: resumed watching)' if res.already_launched else ''}")
+    if not wait:
+        return
+    with Progress(TextColumn("starting reviews"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out) as bar:
+        task = bar.add_task("start", total=res.planned)
+        while True:
+            st = _act(campaign_status, CampaignRef(campaign_id=campaign_id), here=here)
+            started = st.progress.started if st.progress else st.counts.started
+            bar.update(task, completed=started)
+            if started >= res.planned or (st.progress and st.progress.state in ("paused", "cancelled", "cancelling")):
+                break
+            time.sleep(0.5)
 
 
 def _print_status(st) -> None:
@@ -205,13 +201,15 @@ def status(
     every: Annotated[float, typer.Option("--every", min=0.2, help="seconds between refreshes with --watch")] = 2.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Planned, started, open reviews per step, completed, overdue, cancelled."""
-    uc, connected = _use_case()
+    """Planned, started, open reviews per step, completed, overdue, cancelled
+    (with --watch: asked again every few seconds, through the API too)."""
+    from app.campaigns import CampaignRef, campaign_status
 
-    async def go():
-        uc.client = await connected()
+    ref = _do(lambda: CampaignRef(campaign_id=campaign_id))
+    here = _Here()
+    try:
         while True:
-            st = await uc.status(_principal(), campaign_id)
+            st = _act(campaign_status, ref, here=here)
             if as_json:
                 print(st.model_dump_json())
             else:
@@ -219,28 +217,23 @@ def status(
                     out.clear()
                 _print_status(st)
             if not watch:
-                return st
-            await asyncio.sleep(every)
-
-    try:
-        _do(go)
+                return
+            time.sleep(every)
     except KeyboardInterrupt:
         pass
 
 
 def _command(name: str, campaign_id: str, reason: Optional[str], actor: Optional[str]) -> None:
-    uc, connected = _use_case()
+    from app import campaigns
 
-    async def go():
-        uc.client = await connected()
-        return await getattr(uc, name)(_principal(), campaign_id, reason, actor)
-
-    p = _do(go)
+    use = {"pause": campaigns.pause_campaign, "resume": campaigns.resume_campaign, "cancel": campaigns.cancel_campaign}[name]
+    inp = _do(lambda: campaigns.CampaignCommandInput(campaign_id=campaign_id, reason=reason, actor_id=actor))
+    p = _act(use, inp, actor=actor)
     out.print(f"campaign {campaign_id}: {name} recorded · {p.started}/{p.planned} started" + (" · paused" if p.paused else "") + (" · cancelling its reviews" if p.cancelled else ""))
 
 
 ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="why (recorded in the audit log)")]
-ActorOpt = Annotated[Optional[str], typer.Option("--actor", help="the supervisor acting (default: the first configured supervisor)")]
+ActorOpt = Annotated[Optional[str], typer.Option("--actor", help="the supervisor acting here (default: the first configured supervisor; with --api the token's person acts)")]
 
 
 @app.command()
@@ -270,10 +263,10 @@ def ledger(
 ) -> None:
     """The coverage ledger of a period: who must be reviewed, their latest
     review, and those not covered and why; coverage % per tier and unit."""
+    from app.campaigns import LedgerOf, campaign_ledger
     from domain.coverage import tier_label
 
-    uc, _ = _use_case()
-    led = _do(lambda: uc.ledger(_principal(), period))
+    led = _act(campaign_ledger, _do(lambda: LedgerOf(period=period)))
     if csv_path:
         with open(csv_path, "w", encoding="utf-8", newline="") as f:
             f.write(led.csv())
@@ -308,17 +301,6 @@ app.add_typer(schedule_app, name="schedule")
 PrefixArg = Annotated[str, typer.Argument(help="the schedule's name; its campaigns are <name>-<period>")]
 
 
-def _schedules(go):
-    from app.round_schedules import RoundSchedules
-    from service.temporal import connect
-
-    async def run():
-        s = settings()
-        return await go(RoundSchedules(s, await connect(s)))
-
-    return _do(run)
-
-
 def _print_schedule(v) -> None:
     nxt = ", ".join(t.isoformat(timespec="minutes") for t in v.next_fires) or "—"
     out.print(f"{v.prefix}: {v.round} over {v.unit_id or 'the whole organization'} · cron {' | '.join(v.cron)} (UTC) · {'paused' if v.paused else 'active'} · next {nxt}" + (f" · {v.note}" if v.note else ""))
@@ -335,15 +317,17 @@ def schedule_create(
     note: Annotated[str, typer.Option("--note")] = "",
 ) -> None:
     """A schedule that plans and launches the round of each period it fires in."""
-    from app.round_schedules import ScheduleRequest
+    from app.round_schedules import ScheduleRequest, create_schedule
 
     req = _do(lambda: ScheduleRequest(prefix=prefix, round=round_, unit_id=unit, levels=tuple(x.strip().upper() for x in levels.split(",") if x.strip()), method=method, cron=cron, note=note))
-    _print_schedule(_schedules(lambda rs: rs.create(_principal(), req)))
+    _print_schedule(_act(create_schedule, req))
 
 
 @schedule_app.command("list")
 def schedule_list(as_json: JsonOpt = False) -> None:
-    views = _schedules(lambda rs: rs.list(_principal()))
+    from app.round_schedules import list_schedules
+
+    views = _act(list_schedules, None).schedules
     if as_json:
         print("[" + ",".join(v.model_dump_json() for v in views) + "]")
         return
@@ -355,22 +339,30 @@ def schedule_list(as_json: JsonOpt = False) -> None:
 
 @schedule_app.command("pause")
 def schedule_pause(prefix: PrefixArg, note: Annotated[Optional[str], typer.Option("--note")] = None) -> None:
-    _print_schedule(_schedules(lambda rs: rs.pause(_principal(), prefix, note)))
+    from app.round_schedules import ScheduleNote, pause_schedule
+
+    _print_schedule(_act(pause_schedule, _do(lambda: ScheduleNote(prefix=prefix, note=note))))
 
 
 @schedule_app.command("resume")
 def schedule_resume(prefix: PrefixArg, note: Annotated[Optional[str], typer.Option("--note")] = None) -> None:
-    _print_schedule(_schedules(lambda rs: rs.resume(_principal(), prefix, note)))
+    from app.round_schedules import ScheduleNote, resume_schedule
+
+    _print_schedule(_act(resume_schedule, _do(lambda: ScheduleNote(prefix=prefix, note=note))))
 
 
 @schedule_app.command("trigger")
 def schedule_trigger(prefix: PrefixArg) -> None:
     """Fire now: plan and launch the current period's round (once per period)."""
-    _print_schedule(_schedules(lambda rs: rs.trigger(_principal(), prefix)))
+    from app.round_schedules import ScheduleRef, trigger_schedule
+
+    _print_schedule(_act(trigger_schedule, _do(lambda: ScheduleRef(prefix=prefix))))
 
 
 @schedule_app.command("delete")
 def schedule_delete(prefix: PrefixArg) -> None:
     """Remove the schedule (campaigns it launched go on)."""
-    _schedules(lambda rs: rs.delete(_principal(), prefix))
+    from app.round_schedules import ScheduleRef, delete_schedule
+
+    _act(delete_schedule, _do(lambda: ScheduleRef(prefix=prefix)))
     out.print(f"schedule {prefix} deleted")

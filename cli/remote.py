@@ -20,11 +20,12 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from app import audit, directory, outbox, reviews, tasks
+from app import audit, campaigns, directory, outbox, reviews, round_schedules, tasks
 from app.errors import AppError, Unavailable, error_from_body
 from domain.coverage import PlanSummary
 from domain.review import ReviewState
 from service.crosscheck import CrossCheckReport
+from workflows.campaign_messages import CampaignProgress
 
 API_PREFIX = "/api/v1"
 TIMEOUT = httpx.Timeout(120.0, connect=10.0)  # a command waits for the workflow's own accept or reject
@@ -83,6 +84,19 @@ ROUTES: dict[Callable[..., Any], Route] = {
     audit.cross_check_all: Route("GET", "/audit/cross-check", audit.CrossCheckAll),
     directory.explain_subject: Route("GET", "/directory/subjects/{subject_id}/explanation", directory.Explanation),
     directory.plan: Route("GET", "/directory/plan", PlanSummary, compose=whole_plan),
+    campaigns.campaign_plan: Route("POST", "/campaigns/plans", campaigns.PlanView),
+    campaigns.launch_campaign: Route("POST", "/campaigns", campaigns.LaunchResult),
+    campaigns.campaign_status: Route("GET", "/campaigns/{campaign_id}", campaigns.CampaignStatus),
+    campaigns.pause_campaign: Route("POST", "/campaigns/{campaign_id}/pause", CampaignProgress),
+    campaigns.resume_campaign: Route("POST", "/campaigns/{campaign_id}/resume", CampaignProgress),
+    campaigns.cancel_campaign: Route("POST", "/campaigns/{campaign_id}/cancel", CampaignProgress),
+    campaigns.campaign_ledger: Route("GET", "/ledgers/{period}", campaigns.Ledger, collects="rows"),
+    round_schedules.list_schedules: Route("GET", "/round-schedules", round_schedules.ScheduleList, collects="schedules"),
+    round_schedules.create_schedule: Route("POST", "/round-schedules", round_schedules.ScheduleView),
+    round_schedules.pause_schedule: Route("POST", "/round-schedules/{prefix}/pause", round_schedules.ScheduleView),
+    round_schedules.resume_schedule: Route("POST", "/round-schedules/{prefix}/resume", round_schedules.ScheduleView),
+    round_schedules.trigger_schedule: Route("POST", "/round-schedules/{prefix}/trigger", round_schedules.ScheduleView),
+    round_schedules.delete_schedule: Route("DELETE", "/round-schedules/{prefix}", round_schedules.Deleted),
 }
 
 TOKEN_HELP = ("an administrator issues one on the server with 'reviewctl users token issue PERSON_ID --name cli' "

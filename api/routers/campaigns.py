@@ -14,13 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Ctx, require_scope
-from app.campaigns import CampaignStatus, Campaigns, LaunchResult, LedgerInput, LedgerPage, RedrawResult, with_settings_deadlines
+from app.campaigns import (
+    CampaignStatus, Campaigns, LaunchInput, LaunchResult, LedgerInput, LedgerPage, PlanView, RedrawResult, campaign_plan, launch_campaign,
+)
 from app.cursor import Page, page_in_order
 from app.principal import Principal
-from app.round_schedules import RoundSchedules, ScheduleRequest, ScheduleView
+from app.round_schedules import Deleted, RoundSchedules, ScheduleRequest, ScheduleView
 from domain.accounts import TokenScope
 from domain.campaign import CAMPAIGN_ID, CampaignSpec
-from domain.coverage import Gap
 from workflows.campaign_messages import CampaignProgress
 
 router = APIRouter(tags=["campaigns"])
@@ -30,22 +31,6 @@ Auditing = Annotated[Principal, Depends(require_scope(TokenScope.AUDIT_READ.valu
 CampaignId = Annotated[str, Path(pattern=CAMPAIGN_ID.pattern, description="lower-case letters, digits and '-'")]
 Prefix = Annotated[str, Path(pattern=CAMPAIGN_ID.pattern, description="the schedule's name")]
 PeriodPath = Annotated[str, Path(min_length=1, max_length=20, description="YYYY-H1, YYYY-H2 or YYYY-Y")]
-
-
-class CampaignPlanView(BaseModel):
-    """The dry run: what a launch naming ``plan_id`` would start."""
-
-    spec: CampaignSpec
-    plan_id: str
-    planned: int
-    candidates: int  # subjects in scope before a random draw
-    by_tier_level: dict[int, dict[str, int]]
-    gaps: list[Gap]  # every gap in scope: subjects nobody would review
-
-
-class LaunchInput(CampaignSpec):
-    plan_id: str = Field(min_length=1, max_length=64, description="the plan_id of the dry run (POST /campaigns/plans) with the same spec")
-    batch_size: int = Field(default=200, ge=1, le=2000, description="reviews started per activity")
 
 
 class ReasonInput(BaseModel):
@@ -70,11 +55,6 @@ class SchedulePage(Page[ScheduleView]):
     pass
 
 
-class Deleted(BaseModel):
-    prefix: str
-    deleted: bool
-
-
 def _campaigns(ctx) -> Campaigns:
     return Campaigns.of(ctx)
 
@@ -86,19 +66,16 @@ def _schedules(ctx) -> RoundSchedules:
 # ---- campaigns -----------------------------------------------------------------------
 
 
-@router.post("/campaigns/plans", response_model=CampaignPlanView, summary="The dry run: counts per tier × level, every gap in scope, the plan id to launch")
-async def plan(body: CampaignSpec, ctx: Ctx, principal: Writer) -> CampaignPlanView:
-    uc = _campaigns(ctx)
-    p = await run_in_threadpool(uc.plan, principal, with_settings_deadlines(body, ctx.settings))
-    return CampaignPlanView(spec=p.spec, plan_id=p.plan_id, planned=p.total, candidates=p.candidates, by_tier_level=p.by_tier_level, gaps=list(p.gaps))
+@router.post("/campaigns/plans", response_model=PlanView, summary="The dry run: counts per tier × level, every gap in scope, the plan id to launch")
+async def plan(body: CampaignSpec, ctx: Ctx, principal: Writer) -> PlanView:
+    return await campaign_plan(ctx, principal, body)
 
 
 @router.post("/campaigns", response_model=LaunchResult, status_code=201,
              responses={200: {"model": LaunchResult, "description": "launched before with this plan: nothing new started"}},
              summary="Launch the plan a dry run showed (the plan id must still be the plan's)")
 async def launch(body: LaunchInput, response: Response, ctx: Ctx, principal: Writer) -> LaunchResult:
-    spec = CampaignSpec.model_validate(body.model_dump(exclude={"plan_id", "batch_size"}, exclude_unset=True))
-    got = await _campaigns(ctx).launch(principal, with_settings_deadlines(spec, ctx.settings), body.plan_id, batch_size=body.batch_size)
+    got = await launch_campaign(ctx, principal, body)
     if got.already_launched:
         response.status_code = 200
     return got

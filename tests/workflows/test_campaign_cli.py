@@ -46,6 +46,11 @@ def invoke(*args: str):
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
 
+async def invoked(*args: str):
+    """``invoke`` from a test's event loop (a command runs its own loop)."""
+    return await asyncio.to_thread(invoke, *args)
+
+
 class Ran:
     def __init__(self, code: int, output: str) -> None:
         self.exit_code, self.output = code, output
@@ -63,7 +68,7 @@ async def test_plan_launch_status_cancel_and_redraw(dev_env, cli_env):
     engine, tq = cli_env
     cid = f"cli-{uuid.uuid4().hex[:6]}"
     opts = ["--period", "2026-H2", "--unit", "U-HQ-D08", "--method", "random", "--sample-size", "5", "--seed", "42"]
-    planned = invoke("campaign", "plan", cid, *opts)
+    planned = await invoked("campaign", "plan", cid, *opts)
     assert planned.exit_code == 0, planned.output
     plan_id = re.search(r"plan id ([0-9a-f]{32})", planned.output).group(1)
     assert "5 reviews drawn from 12 (seed 42)" in planned.output
@@ -84,7 +89,7 @@ async def test_plan_launch_status_cancel_and_redraw(dev_env, cli_env):
         assert ended.state == "cancelled" and ended.reviews_cancelled == 5, ended
     redrawn = invoke("audit", "redraw", cid)
     assert redrawn.exit_code == 0 and "reproduced" in redrawn.output, redrawn.output
-    ledger = invoke("campaign", "ledger", "2026-H2", "--show", "0")
+    ledger = await invoked("campaign", "ledger", "2026-H2", "--show", "0")
     assert ledger.exit_code == 0 and "subjects covered" in ledger.output, ledger.output
     name = f"s-{uuid.uuid4().hex[:6]}"
     created = await in_process("campaign", "schedule", "create", name, "--round", "year_end", "--unit", "U-HQ-D08")
