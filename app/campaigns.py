@@ -436,7 +436,7 @@ class LedgerPage(Page[LedgerRow]):
 # ---- the use cases one at a time (ctx, principal, input): what reviewctl and the API call --------
 
 
-class PlanView(Model):
+class CampaignPlanView(Model):
     """The dry run as a person reads it: what a launch naming ``plan_id`` would start."""
 
     spec: CampaignSpec
@@ -472,9 +472,9 @@ class LedgerOf(Model):
     period: str = Field(max_length=20)
 
 
-async def campaign_plan(ctx, principal: Principal, spec: CampaignSpec) -> PlanView:
+async def campaign_plan(ctx, principal: Principal, spec: CampaignSpec) -> CampaignPlanView:
     p = await asyncio.to_thread(Campaigns.of(ctx).plan, principal, with_settings_deadlines(spec, ctx.settings))
-    return PlanView(spec=p.spec, plan_id=p.plan_id, planned=p.total, candidates=p.candidates, by_tier_level=p.by_tier_level, gaps=list(p.gaps))
+    return CampaignPlanView(spec=p.spec, plan_id=p.plan_id, planned=p.total, candidates=p.candidates, by_tier_level=p.by_tier_level, gaps=list(p.gaps))
 
 
 async def launch_campaign(ctx, principal: Principal, inp: LaunchInput) -> LaunchResult:

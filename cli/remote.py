@@ -84,7 +84,7 @@ ROUTES: dict[Callable[..., Any], Route] = {
     audit.cross_check_all: Route("GET", "/audit/cross-check", audit.CrossCheckAll),
     directory.explain_subject: Route("GET", "/directory/subjects/{subject_id}/explanation", directory.Explanation),
     directory.plan: Route("GET", "/directory/plan", PlanSummary, compose=whole_plan),
-    campaigns.campaign_plan: Route("POST", "/campaigns/plans", campaigns.PlanView),
+    campaigns.campaign_plan: Route("POST", "/campaigns/plans", campaigns.CampaignPlanView),
     campaigns.launch_campaign: Route("POST", "/campaigns", campaigns.LaunchResult),
     campaigns.campaign_status: Route("GET", "/campaigns/{campaign_id}", campaigns.CampaignStatus),
     campaigns.pause_campaign: Route("POST", "/campaigns/{campaign_id}/pause", CampaignProgress),

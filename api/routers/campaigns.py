@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Ctx, require_scope
 from app.campaigns import (
-    CampaignStatus, Campaigns, LaunchInput, LaunchResult, LedgerInput, LedgerPage, PlanView, RedrawResult, campaign_plan, launch_campaign,
+    CampaignStatus, Campaigns, LaunchInput, LaunchResult, LedgerInput, LedgerPage, CampaignPlanView, RedrawResult, campaign_plan, launch_campaign,
 )
 from app.cursor import Page, page_in_order
 from app.principal import Principal
@@ -66,8 +66,8 @@ def _schedules(ctx) -> RoundSchedules:
 # ---- campaigns -----------------------------------------------------------------------
 
 
-@router.post("/campaigns/plans", response_model=PlanView, summary="The dry run: counts per tier × level, every gap in scope, the plan id to launch")
-async def plan(body: CampaignSpec, ctx: Ctx, principal: Writer) -> PlanView:
+@router.post("/campaigns/plans", response_model=CampaignPlanView, summary="The dry run: counts per tier × level, every gap in scope, the plan id to launch")
+async def plan(body: CampaignSpec, ctx: Ctx, principal: Writer) -> CampaignPlanView:
     return await campaign_plan(ctx, principal, body)
 
 
