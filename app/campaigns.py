@@ -458,11 +458,11 @@ class LaunchInput(CampaignSpec):
 
 
 class CampaignRef(Model):
-    campaign_id: str = Field(min_length=1, max_length=64)
+    campaign_id: str  # an unknown one is NotFound naming it (the API's path checks its spelling)
 
 
 class CampaignCommandInput(Model):
-    campaign_id: str = Field(min_length=1, max_length=64)
+    campaign_id: str
     reason: str | None = Field(default=None, max_length=2000)
     # reviewctl on the server only: the supervisor the reviews know (a signed-in person acts as themselves)
     actor_id: str | None = Field(default=None, max_length=64)
@@ -495,6 +495,10 @@ async def resume_campaign(ctx, principal: Principal, inp: CampaignCommandInput) 
 
 async def cancel_campaign(ctx, principal: Principal, inp: CampaignCommandInput) -> CampaignProgress:
     return await Campaigns.of(ctx).cancel(principal, inp.campaign_id, inp.reason or "", inp.actor_id)
+
+
+async def redraw_campaign(ctx, principal: Principal, inp: CampaignRef) -> RedrawResult:
+    return await asyncio.to_thread(Campaigns.of(ctx).redraw, principal, inp.campaign_id)
 
 
 async def campaign_ledger(ctx, principal: Principal, inp: LedgerOf) -> Ledger:

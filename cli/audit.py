@@ -19,7 +19,6 @@ from rich.text import Text
 
 from cli.common import act, log_engine, settings, settings_for
 from domain.local_time import local_text
-from storage.eventlog import EventStore
 
 app = typer.Typer(help="Audit the review log: timeline, state as of a time, verify, cross-check, export.", no_args_is_help=True)
 out = Console()
@@ -234,21 +233,12 @@ def redraw(campaign_id: str, as_json: JsonOpt = False, db: DbOpt = None) -> None
     """Rerun a random round's draw from the audit log alone (its recorded
     candidates and seed) and compare it with the subjects the log says were
     drawn. Exit 1 if they differ."""
-    from app.campaigns import Campaigns
-    from app.errors import AppError
+    from app.campaigns import CampaignRef, redraw_campaign
     from app.principal import Principal
-    from cli.common import settings
 
-    from cli.common import local_only
-
-    local_only(settings(), "campaign draws (audit redraw)")
-    engine = _engine(db)
-    uc = Campaigns(settings(), engine, EventStore(engine))
-    try:
-        res = uc.redraw(Principal(kind="person", person_id="cli", auditor=True, via="cli"), campaign_id)
-    except AppError as e:
-        err.print(f"[red]{e.code}[/red] {e.field + ': ' if e.field else ''}{e.message}")
-        raise typer.Exit(e.exit_code) from None
+    inp = CampaignRef(campaign_id=campaign_id)
+    res = act(redraw_campaign, inp, settings(), server_tool=True, db=db, engine=lambda: _engine(db),
+              as_principal=Principal(kind="person", person_id="cli", auditor=True, via="cli"))
     if as_json:
         print(res.model_dump_json())
     else:

@@ -90,6 +90,7 @@ ROUTES: dict[Callable[..., Any], Route] = {
     campaigns.pause_campaign: Route("POST", "/campaigns/{campaign_id}/pause", CampaignProgress),
     campaigns.resume_campaign: Route("POST", "/campaigns/{campaign_id}/resume", CampaignProgress),
     campaigns.cancel_campaign: Route("POST", "/campaigns/{campaign_id}/cancel", CampaignProgress),
+    campaigns.redraw_campaign: Route("GET", "/campaigns/{campaign_id}/redraw", campaigns.RedrawResult),
     campaigns.campaign_ledger: Route("GET", "/ledgers/{period}", campaigns.Ledger, collects="rows"),
     round_schedules.list_schedules: Route("GET", "/round-schedules", round_schedules.ScheduleList, collects="schedules"),
     round_schedules.create_schedule: Route("POST", "/round-schedules", round_schedules.ScheduleView),

@@ -1,8 +1,8 @@
 """``reviewctl --api URL --token TOKEN campaign …`` through a real uvicorn
 server prints what local mode prints: the dry run, the launch (one API call;
 with --wait the progress bar polls the status route), status (and --watch),
-pause, resume, cancel (a blank reason is the same one line), the ledger and
-the round schedules; the token's person acts, so --actor is refused."""
+pause, resume, cancel (a blank reason is the same one line), the auditor's
+redraw, the ledger and the round schedules; the token's person acts, so --actor is refused."""
 
 from __future__ import annotations
 
@@ -123,13 +123,22 @@ async def test_campaign_commands_print_the_same_through_the_api(served, monkeypa
     same(cancelled_here, cancelled_there)
     assert "cancelling its reviews" in cancelled_there
 
+    # the auditor's redraw of a random round: the same draw here and through the API; a round that drew none, the same refusal
+    spot = f"c-spot-{uuid.uuid4().hex[:6]}"
+    drawn = ["--period", PERIOD, "--round", "half_yearly", "--unit", UNIT, "--method", "random", "--sample-size", "1", "--seed", "7"]
+    ok(await served.local("campaign", "launch", spot, *drawn, "--plan-id", plan_id_of(ok(await served.local("campaign", "plan", spot, *drawn))), "--no-wait"))
+    for argv in (["audit", "redraw", spot], ["audit", "redraw", spot, "--json"]):
+        redrawn = ok(await served.local(*argv))
+        assert redrawn == ok(await served.remote(AUDITOR, *argv)) and "reproduced" in redrawn, argv
+    assert one_line(await served.local("audit", "redraw", here), 2) == one_line(await served.remote(AUDITOR, "audit", "redraw", here), 2)
+
     # the ledger: the office here, an auditor there (both read it whole), the same tables and the same CSV
     for argv in (["campaign", "ledger", PERIOD], ["campaign", "ledger", PERIOD, "--json"], ["campaign", "ledger", PERIOD, "--show", "1"]):
         assert ok(await served.local(*argv)) == ok(await served.remote(AUDITOR, *argv)), argv
     csv_here, csv_there = served.live.ctx.settings.data_dir / "here.csv", served.live.ctx.settings.data_dir / "there.csv"
     ok(await served.local("campaign", "ledger", PERIOD, "--csv", str(csv_here)))
     ok(await served.remote(AUDITOR, "campaign", "ledger", PERIOD, "--csv", str(csv_there)))
-    assert csv_here.read_text() == csv_there.read_text() and there in csv_there.read_text()
+    assert csv_here.read_text() == csv_there.read_text() and ",rv-c-" in csv_there.read_text()
     assert one_line(await served.local("campaign", "ledger", "2026-Q1"), 2) == one_line(await served.remote(AUDITOR, "campaign", "ledger", "2026-Q1"), 2)
 
 

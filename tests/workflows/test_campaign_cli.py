@@ -87,7 +87,7 @@ async def test_plan_launch_status_cancel_and_redraw(dev_env, cli_env):
         # would strand the batch's updates with no worker to run them)
         ended = await asyncio.wait_for(dev_env.client.get_workflow_handle(workflow_id_of(cid), result_type=CampaignProgress).result(), timeout=120)
         assert ended.state == "cancelled" and ended.reviews_cancelled == 5, ended
-    redrawn = invoke("audit", "redraw", cid)
+    redrawn = await invoked("audit", "redraw", cid)
     assert redrawn.exit_code == 0 and "reproduced" in redrawn.output, redrawn.output
     ledger = await invoked("campaign", "ledger", "2026-H2", "--show", "0")
     assert ledger.exit_code == 0 and "subjects covered" in ledger.output, ledger.output
