@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 
-from activities.campaigns import CampaignActivities, RoundActivities
+from activities.campaigns import CampaignActivities, EngineCalls, RoundActivities
 from activities.delivery import start_mail_relay, stop_mail_relay
 from activities.eventlog import EventLogActivities
 from app.projections.registry import all_projections, keep_current, projector_for
@@ -23,7 +23,9 @@ from config.logging import configure_logging
 from directory.service import load_rubrics
 from config.settings import Settings, get_settings
 from service.checkpointer import sign_checkpoints
+from service import reviews as review_calls
 from service import telemetry
+from service.campaigns import launch_plan
 from service.temporal import connect
 from storage.db import make_engine
 from storage.eventlog import EventStore
@@ -61,8 +63,9 @@ def build_worker(
     under the SDK's sandboxed runner (tests/replay), which refuses any
     non-deterministic call on the paths those histories take."""
     eventlog = EventLogActivities(EventStore(engine))
-    campaigns = CampaignActivities(client, engine, task_queue, supervisor_ids, visible=visible)
-    rounds = RoundActivities(client, engine, task_queue, deadlines or StepDeadlines())
+    calls = EngineCalls(start_review=review_calls.start_review, send=review_calls.send, launch_plan=launch_plan)
+    campaigns = CampaignActivities(client, engine, task_queue, supervisor_ids, calls, visible=visible)
+    rounds = RoundActivities(client, engine, task_queue, deadlines or StepDeadlines(), calls)
     return Worker(
         client,
         task_queue=task_queue,

@@ -3,12 +3,20 @@ page of them, count them. Each is idempotent under retry without looking
 anything up first: a review's workflow id is the campaign and the subject, and
 Temporal refuses a second start of that id (running or closed) by its
 id-conflict and id-reuse policies; a cancellation is an update with an id of
-its own, which Temporal runs once."""
+its own, which Temporal runs once.
+
+Starting, cancelling and launching are calls on the engine's client that the
+application layer owns too (``service.reviews``, ``service.campaigns``):
+they are handed in by the worker's wiring (:class:`EngineCalls`) rather than
+imported, so this module imports nothing above the io layer and those calls
+exist once."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any, Awaitable, Protocol
 
 import structlog
 from sqlalchemy import Engine
@@ -24,19 +32,41 @@ from activities.campaign_contracts import (
 )
 from directory.service import plan_period, spec_from_assignment
 from domain.assignment import Assignment, Basis
-from domain.campaign import CampaignSpec, PlanEntry, Round, Scope, candidates_of, plan_campaign, review_id_for
-from domain.commands import CancelReview
+from domain.campaign import CampaignPlan, CampaignSpec, PlanEntry, Round, Scope, candidates_of, plan_campaign, review_id_for
+from domain.commands import CancelReview, Command
 from domain.errors import CommandRejected
+from domain.events import ReviewSpec
 from domain.procedure import ReviewMethod
 from domain.rubric import UnitCategory
-from service.campaigns import launch_plan
-from service.reviews import send, start_review
 from storage.campaigns import CampaignStore, review_counts
 from storage.directory import DirectoryStore
 from storage.eventlog import EventStore
 
 log = structlog.get_logger("pingyi.activities.campaigns")
 PARALLEL_STARTS = 32  # requests in flight per page: the server, not this loop, sets the pace
+
+
+class StartReview(Protocol):
+    def __call__(self, client: Client, spec: ReviewSpec, task_queue: str, *, visible: bool = ..., id_reuse_policy: WorkflowIDReusePolicy = ...) -> Awaitable[Any]: ...
+
+
+class SendCommand(Protocol):
+    def __call__(self, client: Client, review_id: str, command: Command, *, update_id: str | None = ...) -> Awaitable[Any]: ...
+
+
+class LaunchPlan(Protocol):
+    def __call__(self, client: Client, store: CampaignStore, events: EventStore, task_queue: str, plan: CampaignPlan, candidates: list[PlanEntry], actor_id: str) -> Awaitable[bool]: ...
+
+
+@dataclass(frozen=True)
+class EngineCalls:
+    """The client calls the campaign activities make: start a review (raises
+    WorkflowAlreadyStartedError for an id in use), send it a command (raises
+    CommandRejected), launch a plan (True: launched before)."""
+
+    start_review: StartReview
+    send: SendCommand
+    launch_plan: LaunchPlan
 
 
 def assignment_of(e: PlanEntry) -> Assignment:
@@ -51,8 +81,8 @@ class CampaignActivities:
     """Holds the Temporal client (reviews are started and cancelled through
     it), the database and where reviews run; built once per worker."""
 
-    def __init__(self, client: Client, engine: Engine, task_queue: str, supervisor_ids: tuple[str, ...], *, visible: bool = True) -> None:
-        self.client, self.engine, self.task_queue, self.supervisor_ids, self.visible = client, engine, task_queue, supervisor_ids, visible
+    def __init__(self, client: Client, engine: Engine, task_queue: str, supervisor_ids: tuple[str, ...], calls: EngineCalls, *, visible: bool = True) -> None:
+        self.client, self.engine, self.task_queue, self.supervisor_ids, self.calls, self.visible = client, engine, task_queue, supervisor_ids, calls, visible
         self.store = CampaignStore(engine)
         self.directory = DirectoryStore(engine)
 
@@ -71,7 +101,7 @@ class CampaignActivities:
             review = spec_from_assignment(assignment_of(e), d, review_id=review_id_for(inp.campaign_id, e.subject_id), campaign_id=inp.campaign_id, supervisor_ids=self.supervisor_ids, deadlines=spec.deadlines)
             async with gate:
                 try:
-                    await start_review(self.client, review, self.task_queue, visible=self.visible, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+                    await self.calls.start_review(self.client, review, self.task_queue, visible=self.visible, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
                     return True
                 except WorkflowAlreadyStartedError:
                     return False
@@ -94,7 +124,7 @@ class CampaignActivities:
             review_id = review_id_for(inp.campaign_id, e.subject_id)
             async with gate:
                 try:
-                    await send(self.client, review_id, command, update_id=f"campaign-cancel-{review_id}")
+                    await self.calls.send(self.client, review_id, command, update_id=f"campaign-cancel-{review_id}")
                     activity.heartbeat()
                     return True
                 except CommandRejected as err:
@@ -128,8 +158,8 @@ def period_of(round_: str, at: datetime) -> str:
 class RoundActivities:
     """Launches a Schedule's routine round; built once per worker."""
 
-    def __init__(self, client: Client, engine: Engine, task_queue: str, deadlines) -> None:
-        self.client, self.engine, self.task_queue, self.deadlines = client, engine, task_queue, deadlines
+    def __init__(self, client: Client, engine: Engine, task_queue: str, deadlines, calls: EngineCalls) -> None:
+        self.client, self.engine, self.task_queue, self.deadlines, self.calls = client, engine, task_queue, deadlines, calls
         self.store, self.events = CampaignStore(engine), EventStore(engine)
 
     @activity.defn(name=LAUNCH_ROUND)
@@ -144,6 +174,6 @@ class RoundActivities:
             plan = plan_campaign(d, assignments, summary.gaps, spec)
         except CommandRejected as err:
             raise ApplicationError(f"{err.field}: {err.reason}", type="CommandRejected", non_retryable=True) from None
-        already = await launch_plan(self.client, self.store, self.events, self.task_queue, plan, candidates_of(d, assignments, spec), "schedule")
+        already = await self.calls.launch_plan(self.client, self.store, self.events, self.task_queue, plan, candidates_of(d, assignments, spec), "schedule")
         log.info("routine_round_launched", campaign=spec.campaign_id, planned=plan.total, already=already)
         return LaunchRoundResult(campaign_id=spec.campaign_id, plan_id=plan.plan_id, planned=plan.total, already_launched=already, gaps=len(plan.gaps))
