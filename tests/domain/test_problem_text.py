@@ -213,6 +213,17 @@ def test_sharing_the_rubric_points_name_is_not_a_copy():
     assert SIMILARITY_THRESHOLD == pytest.approx(0.8)
 
 
+@given(st.text(alphabet="制度执行台账记录不完整工作扎实有明显成效ab12", max_size=30), st.text(alphabet="制度执行台账记录不完整工作扎实有明显成效ab12", max_size=30))
+def test_is_copy_decides_as_the_full_similarity_ratio_would(problem, achievements):
+    """The quick ratios only skip the matching blocks; the verdict is the one
+    the full ratio gives (a small alphabet makes near-threshold pairs common)."""
+    from difflib import SequenceMatcher
+
+    full = bool(problem) and bool(achievements) and (
+        problem in achievements or SequenceMatcher(None, problem, achievements, autojunk=False).ratio() >= SIMILARITY_THRESHOLD)
+    assert is_copy(problem, achievements) is full
+
+
 # --------------------------------------------------------------------------
 # the normal form
 # --------------------------------------------------------------------------
