@@ -61,7 +61,7 @@ from app.principal import Principal
 from app.projections.campaign_counts import campaign_counts
 from app.projections.projector import Projector
 from app.projections.registry import all_projections
-from app.reviews import SendCommandInput, current_state, send_command
+from app.reviews import SendCommandInput, send_command, state_from_log
 from bench.bare_review import BareReview, BareReviewWithLocalActivity, noop
 from config.logging import configure_logging
 from config.settings import Settings
@@ -229,9 +229,12 @@ async def gathered(n: int, limit: int, one, label: str = "", every: float = 30.0
             note(label, done=done, of=n, seconds=round(took, 1), per_min=round(done / took * 60, 1))
 
     reporter = asyncio.create_task(report()) if label else None
+    tasks = [asyncio.create_task(run(i)) for i in range(n)]
     try:
-        return await asyncio.gather(*(run(i) for i in range(n)))
+        return await asyncio.gather(*tasks)
     finally:
+        for t in tasks:  # one failed: stop the others before the server goes
+            t.cancel()
         if reporter:
             reporter.cancel()
 
@@ -339,7 +342,7 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
                 rid = review_id_for(cid, plan.entries[i].subject_id)
                 loop = asyncio.get_running_loop()
                 end = loop.time() + OPEN_TIMEOUT
-                while (await current_state(ctx, rid)).spec is None:  # opened: its log has the opening events
+                while state_from_log(ctx, rid).spec is None:  # opened: its log has the opening events (the actor's task appears)
                     if loop.time() > end:
                         raise TimeoutError(f"review {rid} did not open within {OPEN_TIMEOUT}s")
                     await asyncio.sleep(0.2)
