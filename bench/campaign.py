@@ -51,6 +51,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.worker import Worker
 
@@ -252,6 +253,18 @@ async def execute_update(handle: WorkflowHandle, cmd: Command) -> None:
                 raise
 
 
+async def progress_of(handle: WorkflowHandle) -> CampaignProgress:
+    """The campaign's progress query; a query the loaded worker did not answer
+    in time is asked again (the measurement must not end the run)."""
+    while True:
+        try:
+            return await handle.query("progress", result_type=CampaignProgress)
+        except RPCError as err:
+            if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.CANCELLED) and "timeout" not in (err.message or "").lower():
+                raise
+            await asyncio.sleep(1.0)
+
+
 def as_person(review_id: str, cmd: Command) -> tuple[Principal, SendCommandInput]:
     """The command as its actor sends it through the application layer: the
     actor signed in, the kind and its fields (the actor is the principal)."""
@@ -334,7 +347,7 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
             handle = client.get_workflow_handle(workflow_id_of(cid))
             with Phase("campaign.launch", n, spid) as launched:
                 await campaigns.launch(OFFICE, spec, plan.plan_id, batch_size=batch_size, count_every_seconds=5)
-                while (await handle.query("progress", result_type=CampaignProgress)).started < n:
+                while (await progress_of(handle)).started < n:
                     await asyncio.sleep(0.1)
             note("campaign.launch", **launched.report())
 
@@ -355,10 +368,10 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
             with Phase("campaign.complete", n, spid) as completed:
                 ends = await gathered(n, concurrency, drive, "campaign.complete")
             note("campaign.complete", **completed.report())
-            progress = await handle.query("progress", result_type=CampaignProgress)
+            progress = await progress_of(handle)
             while progress.state != "completed":  # the campaign's own count sees every review closed
                 await asyncio.sleep(0.5)
-                progress = await handle.query("progress", result_type=CampaignProgress)
+                progress = await progress_of(handle)
             sample = [review_id_for(cid, e.subject_id) for e in plan.entries[: min(n, 20)]]
             review_events = [len((await client.get_workflow_handle(r).fetch_history()).events) for r in sample]
             await asyncio.to_thread(projector.catch_up)
