@@ -43,7 +43,7 @@ import structlog
 from sqlalchemy import Engine
 
 from config.settings import Settings
-from service.telemetry import DELIVERIES_FAILED, DELIVERIES_SENT
+from activities.metrics import DELIVERIES_FAILED, DELIVERIES_SENT
 from storage.outbox import OutboxDeliveries, PendingMail
 
 log = structlog.get_logger("pingyi.activities.delivery")

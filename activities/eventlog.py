@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult, StoredStamp
 from domain.events import EventRecord
-from service.telemetry import APPEND_FAILURES, APPEND_SECONDS, count_appended
+from activities.metrics import APPEND_FAILURES, APPEND_SECONDS, count_appended
 from storage.eventlog import EventConflict, EventStore, OutboxMessage
 
 log = structlog.get_logger("pingyi.activities.eventlog")
