@@ -26,26 +26,5 @@ class AppendInput(BaseModel):
     outbox: list[OutboxEntry] = []
 
 
-class StoredStamp(BaseModel):
-    """What the log added to a record it stored exactly as sent: its global
-    position and hash (so the engine's history still vouches for every event
-    the cross-check finds in the log), with the type and, for a step's start,
-    the step (the step sequence the cross-check compares)."""
-
-    version: int
-    event_type: str
-    position: int
-    hash: str
-    step: str | None = None
-
-
 class AppendResult(BaseModel):
-    """The log's answer, as small as it can be: the workflow already holds the
-    events it sent, so when the log stored exactly those (every first attempt)
-    only the stamps come back, and it folds its own events. ``records`` holds
-    the log's events when they are not the ones sent (a retry after a crash
-    found the first attempt's, which win), and in every history recorded
-    before stamps existed."""
-
-    records: list[EventRecord] = []
-    stamps: list[StoredStamp] = []
+    records: list[EventRecord]  # as stored (a retry gets the first attempt's events back)

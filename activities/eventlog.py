@@ -10,8 +10,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult, StoredStamp
-from domain.events import EventRecord
+from activities.contracts import APPEND_EVENTS, AppendInput, AppendResult
 from activities.metrics import APPEND_FAILURES, APPEND_SECONDS, count_appended
 from storage.eventlog import EventConflict, EventStore, OutboxMessage
 
@@ -47,20 +46,4 @@ class EventLogActivities:
             raise
         count_appended([r.event_type for r in stored], [m.kind for m in messages])  # a retried append (rare) counts again
         bound.info("events_appended", types=[r.event_type for r in stored], last_version=stored[-1].version if stored else None, outbox=len(messages))
-        if len(stored) == len(inp.records) and all(_as_sent(s, r) for s, r in zip(stored, inp.records)):
-            return AppendResult(stamps=[_stamp(s) for s in stored])
         return AppendResult(records=stored)
-
-
-_SENT_FIELDS = ("stream_id", "version", "event_type", "schema_version", "occurred_at", "actor_id", "actor_role", "reason", "causation_id", "payload")
-
-
-def _as_sent(stored: EventRecord, sent: EventRecord) -> bool:
-    """The log holds what the workflow sent (the store only added position,
-    time and hashes), so the workflow may fold its own events."""
-    return all(getattr(stored, f) == getattr(sent, f) for f in _SENT_FIELDS)
-
-
-def _stamp(r: EventRecord) -> StoredStamp:
-    step = r.payload.get("step") if r.event_type == "review.step_started" else None
-    return StoredStamp(version=r.version, event_type=r.event_type, position=r.position, hash=r.hash, step=str(step) if step is not None else None)

@@ -31,7 +31,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from activities.contracts import APPEND_EVENTS, AppendResult, StoredStamp
+from activities.contracts import APPEND_EVENTS, AppendResult
 from domain.events import EventRecord, from_record
 from domain.review import ReviewState, fold
 from storage.canonical import record_hash
@@ -60,11 +60,11 @@ class CrossCheckReport(BaseModel):
         return not self.problems
 
 
-def _steps(records: list[EventRecord] | list[StoredStamp]) -> list[str]:
+def _steps(records: list[EventRecord]) -> list[str]:
     out = []
     for r in records:
         if r.event_type == "review.step_started":
-            out.append(str(r.step if isinstance(r, StoredStamp) else r.payload.get("step")))
+            out.append(str(r.payload.get("step")))
         elif r.event_type in STEP_EVENTS:
             out.append(r.event_type.removeprefix("review."))
     return out
@@ -149,7 +149,7 @@ async def cross_check(client: Client, store: EventStore, review_id: str) -> Cros
         if replayed != queried:
             problems.append(f"state replayed from the log differs from the workflow's in: {', '.join(_state_diff(replayed, queried))}")
 
-    recorded: dict[int, EventRecord | StoredStamp] = {}  # what the workflow's history says it stored: whole records, or stamps
+    recorded: dict[int, EventRecord] = {}
     accepted: dict[str, str] = {}  # update id -> outcome
     runs = await _history(client, review_id)
     report.runs = len(runs)
@@ -164,7 +164,7 @@ async def cross_check(client: Client, store: EventStore, review_id: str) -> Cros
                 if data.get("activity_type") != APPEND_EVENTS:
                     continue
                 (result,) = await client.data_converter.decode(m.details["result"].payloads, [AppendResult])
-                for r in [*result.records, *result.stamps]:
+                for r in result.records:
                     recorded[r.version] = r
             elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
                 a = e.workflow_execution_update_accepted_event_attributes

@@ -194,4 +194,4 @@ class CampaignWorkflow:
         result: AppendResult = await workflow.execute_local_activity(
             APPEND_EVENTS, AppendInput(stream_id=stream, expected_version=self._p.log_version, records=records), result_type=AppendResult, **APPEND_OPTIONS
         )
-        self._p.log_version += len(result.records) or len(result.stamps)
+        self._p.log_version += len(result.records)

@@ -213,10 +213,9 @@ class ReviewWorkflow:
             APPEND_EVENTS, AppendInput(stream_id=review_id, step=self._state.step or Step.INVESTIGATE, expected_version=self._state.version, records=records, outbox=outbox), result_type=AppendResult, **APPEND_OPTIONS
         )
         before = self._state
-        stored = [ev.from_record(r) for r in result.records] if result.records else events  # the log's copy wins; stamps only: it stored ours
-        for e in stored:
-            self._state = evolve(self._state, e)
-        workflow.logger.info("recorded %s", ",".join(e.event_type for e in stored), extra={"review_id": review_id, "step": str(self._state.step), "version": self._state.version})
+        for r in result.records:
+            self._state = evolve(self._state, ev.from_record(r))
+        workflow.logger.info("recorded %s", ",".join(r.event_type for r in result.records), extra={"review_id": review_id, "step": str(self._state.step), "version": self._state.version})
         if self._visible:
             self._upsert_search_attributes(before)
 

@@ -24,9 +24,6 @@ Each file is one complete review run by the real worker against a real server
 - ``rv-replay-engine-cancelled``: findings recorded, then the workflow is
   cancelled in Temporal (as the Web UI's "Request Cancellation" does) and
   records the cancellation itself (local dev server);
-- ``rv-replay-stamps``: the on-time review again, recorded once the event
-  log answered a first append with stamps (position, hash) instead of the
-  whole records (the workflow folds the events it sent);
 - ``rv-replay-engine-cancelled-before-r2``: the same, recorded by the workflow
   before it recorded such cancellations (no event, no local activity): kept to
   prove the ``workflow.patched`` guard; not re-recorded by this script.
@@ -61,9 +58,6 @@ from worker import build_worker  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 
 HISTORIES = HERE / "histories"
-# saved in the clear: the replay's converter passes unsealed payloads through,
-# so any checkout replays them, whatever keyring the recording machine had
-CLEAR = data_converter(payload_codec=None)
 BIN = Path(sys.executable).parent
 SUPERVISOR = "P-OFFICE"
 
@@ -156,16 +150,6 @@ async def cancelled(env: WorkflowEnvironment, tq: str) -> str:
     return rid
 
 
-async def stamps(env: WorkflowEnvironment, tq: str) -> str:
-    """The nine commands of an on-time review after the log answers an append
-    with stamps only (the workflow folds its own events)."""
-    spec = branch_spec(review_id="rv-replay-stamps")
-    handle = await start_review(env.client, spec, tq)
-    await finish(env.client, spec.review_id)
-    await handle.result()
-    return spec.review_id
-
-
 async def engine_cancelled(env: WorkflowEnvironment, tq: str) -> str:
     spec = branch_spec(review_id="rv-replay-engine-cancelled")
     handle = await start_review(env.client, spec, tq)
@@ -191,19 +175,19 @@ async def record(env: WorkflowEnvironment, engine, scenarios) -> None:
 
 async def main(names: list[str]) -> None:
     HISTORIES.mkdir(parents=True, exist_ok=True)
-    on_dev = [s for s in (on_time, rework, engine_cancelled, stamps) if not names or s.__name__ in names]
+    on_dev = [s for s in (on_time, rework, engine_cancelled) if not names or s.__name__ in names]
     on_skipping = [s for s in (late, cancelled) if not names or s.__name__ in names]
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/log.db")
         upgrade(engine)
         if on_dev:
-            dev = await WorkflowEnvironment.start_local(data_converter=CLEAR, dev_server_existing_path=str(BIN / "temporal"), search_attributes=sa.ALL_KEYS)
+            dev = await WorkflowEnvironment.start_local(data_converter=data_converter(), dev_server_existing_path=str(BIN / "temporal"), search_attributes=sa.ALL_KEYS)
             try:
                 await record(dev, engine, on_dev)
             finally:
                 await dev.shutdown()
         if on_skipping:
-            skipping = await WorkflowEnvironment.start_time_skipping(data_converter=CLEAR, test_server_existing_path=str(BIN / "temporal-test-server"))
+            skipping = await WorkflowEnvironment.start_time_skipping(data_converter=data_converter(), test_server_existing_path=str(BIN / "temporal-test-server"))
             try:
                 await record(skipping, engine, on_skipping)
             finally:
