@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The Pingyi image: the worker (pingyi-worker), the API (uvicorn api.asgi) and
+# The Pingyi image: the worker (pingyi-worker), the API and pages (uvicorn pages.site) and
 # reviewctl. Built only from the project's own files and PyPI wheels at the
 # exact versions of requirements.lock, on an exact base tag; the final stage
 # holds the virtual environment and nothing to build with, and runs as an

@@ -1,11 +1,11 @@
 """``create_app(ctx)``: the FastAPI application over one application context.
 Routers per area under ``/api/v1``; OpenAPI at ``/api/v1/openapi.json``, docs
-at ``/api/docs``. Other packages add routers (the pages' HTML, health and
-metrics) through ``extra_routers``."""
+at ``/api/docs``; health and the codec server beside them. The pages are
+added above it (``pages.site``)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -44,7 +44,7 @@ def route_table(app: FastAPI) -> list[tuple[str, str]]:
     return out
 
 
-def create_app(ctx: Any, *, accounts: Accounts | None = None, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
+def create_app(ctx: Any, *, accounts: Accounts | None = None) -> FastAPI:
     settings = ctx.settings
     app = FastAPI(
         title="Pingyi (评议) API",
@@ -66,26 +66,8 @@ def create_app(ctx: Any, *, accounts: Accounts | None = None, extra_routers: Ite
         )
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX, responses=errors.COMMON_ERRORS)
-    for router in extra_routers:
-        app.include_router(router)
     app.include_router(health_router(ctx))
     sealer = codec(settings)
     if sealer is not None:  # the codec server for the Temporal Web UI (TEMPORAL_CODEC_ENDPOINT=<this API>/codec)
         app.include_router(codec_router(sealer, settings), responses=errors.COMMON_ERRORS)  # its refusals, in the schema too
-    return app
-
-
-def extra_routers() -> list[APIRouter]:
-    """Routers other packages serve beside the API in ``reviewctl serve``
-    (the HTML pages, health and metrics): add yours here."""
-    return []
-
-
-def service_app(ctx: Any) -> FastAPI:
-    """The application ``reviewctl serve`` runs: the API and, beside it, the
-    HTML pages (same sign-in, sessions and CSRF)."""
-    import pages
-
-    app = create_app(ctx, extra_routers=extra_routers())
-    pages.install(app)
     return app

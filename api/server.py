@@ -67,13 +67,3 @@ async def start_api(app: FastAPI, host: str, port: int, *, timeout: float = 30) 
             raise RuntimeError(f"the API did not start on {host}:{port} within {timeout:.0f}s")
         await asyncio.sleep(0.02)
     return RunningApi(server, task)
-
-
-async def start_service_api(settings, engine, client) -> RunningApi:
-    """The API of ``reviewctl serve``: one application context over the
-    service's own engine and Temporal client."""
-    from api.main import service_app
-    from app.context import AppContext
-
-    ctx = AppContext(settings, engine=engine, client=client)
-    return await start_api(service_app(ctx), settings.api_host, settings.api_port)

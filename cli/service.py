@@ -94,9 +94,11 @@ async def _run_service(s: Settings, stop: asyncio.Event, supervisor) -> None:
     client = await _connect_with_retry(s, connect)
     engine = await _prepare(s, client)
     worker = build_worker(client, engine, s.task_queue, supervisor_ids=tuple(s.supervisor_ids), deadlines=s.step_deadlines())
-    from api.server import start_service_api
+    from api.server import start_api
+    from app.context import AppContext
+    from pages.site import site
 
-    api = await start_service_api(s, engine, client)
+    api = await start_api(site(AppContext(s, engine=engine, client=client)), s.api_host, s.api_port)
     ui = server.ui_url if server else "(your cluster's Web UI)"
     out.print(
         Panel.fit(

@@ -110,6 +110,8 @@ async def test_compose_services_run_without_docker(tmp_path: Path, pg_url: str):
             assert http_status(f"http://127.0.0.1:{port}/readyz") == 200
         wait_until(lambda: http_status(f"http://127.0.0.1:{api_port}/readyz") == 200, 60, "the API to be ready")
         assert http_status(f"http://127.0.0.1:{api_port}/codec/decode", b'{"payloads": []}') == 401  # the codec server wants a signed-in auditor
+        assert http_status(f"http://127.0.0.1:{api_port}/signin") == 200  # the pages are served beside the API
+        assert http_status(f"http://127.0.0.1:{api_port}/api/v1/openapi.json") == 200
     finally:
         if api:
             api.terminate()

@@ -63,19 +63,17 @@ class LiveService:
             self.ready.set()
 
     async def _main(self) -> None:
-        from api.main import create_app
         from api.server import start_api
         from app.accounts import Accounts
         from app.context import AppContext
         from config.settings import Settings
         from directory.service import load_example, load_rubrics
+        from pages.site import site
         from service.temporal import data_converter
         from storage.db import make_engine
         from storage.migrate import upgrade
         from worker import build_worker
         from workflows import search_attributes as sa
-
-        import pages
 
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
@@ -91,8 +89,7 @@ class LiveService:
         load_rubrics(engine)
         self.ctx = AppContext(settings, engine=engine, client=env.client)
         self.accounts = Accounts.of(self.ctx)
-        app = create_app(self.ctx, accounts=self.accounts)
-        pages.install(app)
+        app = site(self.ctx, accounts=self.accounts)
         try:
             async with build_worker(env.client, engine, settings.task_queue):
                 api = await start_api(app, "127.0.0.1", self.port)
