@@ -58,9 +58,7 @@ def ms(times: list[float]) -> tuple[float, float]:
 
 
 async def run(args) -> int:
-    from api.main import create_app
-
-    import pages
+    from pages.site import site
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench-pages.db'}"
@@ -78,8 +76,7 @@ async def run(args) -> int:
         accounts = Accounts.of(ctx)
         accounts.add_account(CLI_ADMIN, AddAccount(person_id=PERSON))
         accounts.grant(CLI_ADMIN, GrantRole(person_id=PERSON, role=StandingRole.AUDITOR))
-        app = create_app(ctx, accounts=accounts)
-        pages.install(app)
+        app = site(ctx, accounts=accounts)
         session = accounts.dev_sign_in(PERSON, "bench")
         from api.security import SESSION_COOKIE, _signer
 
