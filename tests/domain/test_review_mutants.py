@@ -68,6 +68,7 @@ from review_builders import (  # noqa: E402
     T0,
     ReviewRun,
     accept_plan_cmd,
+    cancel_cmd,
     evaluate_cmd,
     extend_cmd,
     measure,
@@ -180,3 +181,45 @@ def test_a_refused_problem_is_quoted_in_full_up_to_forty_characters():
     assert quoted(forty[:40]) == repr(forty[:40])
     assert quoted(forty) == repr(forty[:39] + "…")
     assert quoted("   ") == "the problem"
+
+
+# --------------------------------------------------------------------------
+# every rejection's code: the application layer maps it without reading the
+# words (``invalid`` -> 422, ``wrong_step`` -> 409, ``not_allowed`` -> 403)
+# --------------------------------------------------------------------------
+
+
+def _code(run, cmd) -> str:
+    with pytest.raises(CommandRejected) as info:
+        decide(run.state, cmd, run.now)
+    return info.value.code
+
+
+def test_each_refusal_says_what_kind_of_refusal_it_is():
+    run = _rectify()
+    assert _code(run, extend_cmd(Step.INVESTIGATE, run.now + timedelta(days=9))) == "wrong_step"  # a step already done
+    assert _code(run, extend_cmd(Step.CLOSED, run.now + timedelta(days=9))) == "invalid"
+    assert _code(run, extend_cmd(Step.RECTIFY, run.now)) == "invalid"
+    assert _code(run, extend_cmd(Step.RECTIFY, run.state.due[Step.RECTIFY])) == "invalid"
+    assert _code(run, reassign_cmd(REVIEWER)) == "invalid"
+    assert _code(run, add_co_reviewer_cmd(CO_REVIEWER)) == "invalid"
+    assert _code(run, c.SendReminder(actor_id=SUPERVISOR, step=Step.RECTIFY)) == "not_allowed"
+    assert _code(run, c.CloseInvestigation(actor_id=REVIEWER)) == "wrong_step"
+    assert _code(run, return_plan_cmd()) == "wrong_step"
+    assert _code(run, progress_cmd(run.state, measure_ids=["M1"])) == "wrong_step"
+    assert _code(run, return_plan_cmd(reason=None)) == "invalid"
+    assert _code(run, c.SubmitRectificationPlan(actor_id=SUBJECT_LEADER, measures=[measure(["P1"], run.now)])) == "invalid"
+    run.do(plan_cmd(run.state, run.now))
+    assert _code(run, plan_cmd(run.state, run.now)) == "wrong_step"
+    run.do(accept_plan_cmd())
+    assert _code(run, evaluate_cmd()) == "wrong_step"
+    assert _code(run, progress_cmd(run.state, measure_ids=["M9"])) == "invalid"
+    run.do(report_back_cmd(run.state))
+    assert _code(run, progress_cmd(run.state)) == "wrong_step"
+    assert _code(run, report_back_cmd(run.state)) == "wrong_step"
+    clock = ReviewRun.begin(make_spec(SubjectLevel.A, UnitCategory.LAW_ENFORCEMENT))
+    assert _code(clock, reminder_cmd(Step.REVIEW)) == "invalid"
+    assert _code(clock, pass_deadline_cmd(Step.INVESTIGATE)) == "invalid"
+    assert _code(ReviewRun(spec=clock.spec), reminder_cmd(Step.INVESTIGATE)) == "not_started"
+    clock.do(cancel_cmd())
+    assert _code(clock, reminder_cmd(Step.INVESTIGATE)) == "ended"
