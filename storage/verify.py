@@ -65,7 +65,8 @@ class Defect(BaseModel):
     detail: str
 
     def line(self) -> str:
-        where = f" ({self.stream_id} v{self.version})" if self.stream_id else ""
+        # a whole stream's defect (verify_stream of a stream with no event) has no version
+        where = f" ({self.stream_id}{f' v{self.version}' if self.version is not None else ''})" if self.stream_id else ""
         return f"position {self.position}{where}: {self.kind}: {self.detail}"
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from log_builders import drop_append_only_triggers, fill, position_of, raw
-from storage.canonical import GENESIS_HASH, chain_hash, record_header
+from log_builders import drop_append_only_triggers, fill, position_of, raw, rec
+from storage.canonical import GENESIS_HASH, chain_hash, header_text, record_header
 from storage.checkpoints import all_checkpoints, checkpoint_message, write_checkpoint
 from storage.eventlog import EventStore
 from storage.merkle import merkle_root
@@ -131,6 +131,7 @@ def test_a_defect_line_names_position_stream_version_kind_and_detail():
 
     assert Defect(position=3, kind="edited", stream_id="rv-a", version=2, detail="changed").line() == "position 3 (rv-a v2): edited: changed"
     assert Defect(position=9, kind="deleted", detail="gone").line() == "position 9: deleted: gone"
+    assert Defect(position=0, kind="deleted", stream_id="rv-x", detail="none").line() == "position 0 (rv-x): deleted: none"
 
 
 def test_a_clean_streams_report_counts_what_it_read(engine, signer, store):
@@ -139,3 +140,139 @@ def test_a_clean_streams_report_counts_what_it_read(engine, signer, store):
     assert (report.events, report.streams, report.last_position, report.head_position) == (3, 1, 18, 18)
     whole = verify_log(engine, signer.verifier())
     assert (whole.events, whole.streams, whole.last_position, whole.head_position, whole.checkpoints_verified) == (18, 4, 18, 18, 1)
+
+
+# --------------------------------------------------------------------------
+# every defect's exact words: ``audit verify`` prints them as they are, and an
+# auditor acts on what they say (which positions, which stream, how many)
+# --------------------------------------------------------------------------
+
+
+def _lines(report) -> list[str]:
+    return [d.line() for d in report.defects]
+
+
+def _checkpoint_15(engine) -> str:
+    with engine.connect() as conn:
+        cp = all_checkpoints(conn)[0]
+    assert cp.tree_size == 15
+    return f"the checkpoint at size 15 (signed {cp.signed_at:%Y-%m-%d %H:%M:%S})"
+
+
+def _root_mismatch(engine, changed_from: int) -> str:
+    """What the verifier says when the events up to the checkpoint no longer
+    reproduce its root (the root of what is left, against the signed one)."""
+    with engine.connect() as conn:
+        now = conn.execute(text("SELECT hash FROM events WHERE position <= 15 ORDER BY position")).scalars().all()
+        signed = conn.execute(text("SELECT root_hash FROM checkpoints WHERE tree_size = 15")).scalar_one()
+    return f"the first 15 events hash to root {merkle_root(now)[:16]}…, not {signed[:16]}… of {_checkpoint_15(engine)}: something in positions {changed_from}..15 was changed"
+
+
+def _swap(engine, p: int, q: int) -> None:
+    raw(engine, "UPDATE events SET position = -1 WHERE position = :p", p=p)
+    raw(engine, "UPDATE events SET position = :p WHERE position = :q", p=p, q=q)
+    raw(engine, "UPDATE events SET position = :q WHERE position = -1", q=q)
+
+
+def test_one_deleted_event_is_named_with_its_stream_and_the_signed_root(engine, signer, store):
+    p = position_of(engine, "rv-a", 3)
+    raw(engine, "DELETE FROM events WHERE position = :p", p=p)
+    report = verify_log(engine, signer.verifier())
+    assert _lines(report) == [
+        f"position {p}: deleted: position {p} missing: 1 event deleted",
+        f"position {p}: checkpoint: {_root_mismatch(engine, 1)}",
+        f"position {position_of(engine, 'rv-a', 4)} (rv-a v4): deleted: v3 of the stream missing before this event",
+    ]
+    assert report.defects_total == 3 and report.checkpoints_verified == 0
+
+
+def test_a_deleted_stream_is_named_run_by_run(engine, signer, store):
+    """rv-b's four events sit at 3, 4, 9, 10: two runs of two."""
+    assert [position_of(engine, "rv-b", v) for v in (1, 2, 3, 4)] == [3, 4, 9, 10]
+    raw(engine, "DELETE FROM events WHERE stream_id = 'rv-b'")
+    assert _lines(verify_log(engine, signer.verifier())) == [
+        "position 3: deleted: positions 3..4 missing: 2 events deleted",
+        f"position 3: checkpoint: {_root_mismatch(engine, 1)}",
+        "position 9: deleted: positions 9..10 missing: 2 events deleted",
+    ]
+    assert _lines(verify_stream(engine, "rv-b")) == ["position 0 (rv-b): deleted: the log holds no event of this stream"]
+
+
+def test_a_stream_of_one_event_is_a_stream(engine, signer, store):
+    store.append("rv-e", 0, [rec("rv-e", 1, n=1)])
+    report = verify_stream(engine, "rv-e")
+    assert report.ok and report.events == 1 and report.streams == 1
+
+
+def test_a_tail_cut_says_where_the_log_ends_and_what_was_handed_out_or_signed(engine, signer, store):
+    raw(engine, "DELETE FROM events WHERE position > 16")
+    assert _lines(verify_log(engine, signer.verifier())) == ["position 17: deleted: the log ends at position 16 but the service handed out up to 18: the tail was deleted"]
+    raw(engine, "DELETE FROM events WHERE position > 12")
+    raw(engine, "UPDATE log_head SET position = 12")
+    assert _lines(verify_log(engine, signer.verifier())) == [f"position 13: deleted: the log ends at position 12 and {_checkpoint_15(engine)} signed 15 events: the tail was deleted"]
+
+
+def test_a_root_given_by_hand_for_a_longer_log_says_it_expects_the_events(engine, signer, store):
+    report = verify_log(engine, signer.verifier(), expected=(20, "AB" * 32))
+    assert _lines(report) == ["position 19: deleted: the log ends at position 18 and the root given by hand for size 20 expects 20 events: the tail was deleted"]
+
+
+def _forge_after_head(engine, store) -> int:
+    """A correctly chained and hashed event of rv-a, past the head."""
+    last = store.read_stream("rv-a")[-1]
+    pos = store.head_position() + 1
+    at = "2010-12-08T09:00:00.000000+00:00"
+    payload = '{"n":99}'
+    h = chain_hash(last.hash, pos, header_text("rv-a", last.version + 1, "test.noted", 1, at, at, "p-forger", "reviewer", None, None), payload)
+    raw(
+        engine,
+        "INSERT INTO events (stream_id, version, position, event_type, schema_version, occurred_at, recorded_at, actor_id, actor_role, reason, causation_id, payload, prev_hash, hash) "
+        "VALUES ('rv-a', :v, :p, 'test.noted', 1, :t, :t, 'p-forger', 'reviewer', NULL, NULL, :payload, :prev, :h)",
+        v=last.version + 1, p=pos, t=last.occurred_at, payload=payload, prev=last.hash, h=h,
+    )
+    return pos
+
+
+def test_an_event_past_the_head_is_inserted_in_the_log_and_in_its_stream(engine, signer, store):
+    pos = _forge_after_head(engine, store)
+    expected = [f"position {pos} (rv-a v7): inserted: position {pos} was never handed out by the service (its last is 18)"]
+    assert _lines(verify_log(engine, signer.verifier())) == expected
+    alone = verify_stream(engine, "rv-a")
+    assert _lines(alone) == expected
+    assert (alone.events, alone.streams, alone.last_position, alone.head_position) == (7, 1, pos, 18)
+    assert verify_stream(engine, "rv-b").ok
+
+
+def test_an_edited_event_past_the_head_is_inserted_not_edited(engine, signer, store):
+    """An event moved past the head no longer hashes at its new position: it is
+    named once, as inserted (the gap it left is the deletion)."""
+    raw(engine, "UPDATE events SET position = 40 WHERE position = 18")
+    assert _lines(verify_log(engine, signer.verifier())) == [
+        "position 18: deleted: positions 18..39 missing: 22 events deleted",
+        "position 40 (rv-d v3): inserted: position 40 was never handed out by the service (its last is 18)",
+    ]
+    raw(engine, "UPDATE log_head SET position = 40")
+    assert _lines(verify_log(engine, signer.verifier())) == [
+        "position 18: deleted: positions 18..39 missing: 22 events deleted",
+        "position 40 (rv-d v3): edited: the stored columns do not match the event's hash (content, actor, time or chain link changed)",
+    ]
+
+
+def test_two_events_swapped_across_streams_are_named_as_a_pair(engine, signer, store):
+    p, q = position_of(engine, "rv-a", 2), position_of(engine, "rv-c", 3)
+    assert (p, q) == (2, 11)
+    _swap(engine, p, q)
+    assert _lines(verify_log(engine, signer.verifier())) == [
+        "position 2 (rv-c v3): reordered: swapped with position 11 (rv-a v2): each event carries the hash of the other's slot",
+        "position 2 (rv-c v3): reordered: v3 sits at position 2, before v2 at 6",
+        f"position 2: checkpoint: {_root_mismatch(engine, 1)}",
+        "position 7 (rv-a v3): reordered: v3 sits at position 7, before v2 at 11",
+    ]
+
+
+def test_an_edited_event_is_named_with_what_may_have_changed(engine, signer, store):
+    p = position_of(engine, "rv-b", 2)
+    raw(engine, "UPDATE events SET payload = replace(payload, 'note', 'n0te') WHERE position = :p", p=p)
+    expected = [f"position {p} (rv-b v2): edited: the stored columns do not match the event's hash (content, actor, time or chain link changed)"]
+    assert _lines(verify_log(engine, signer.verifier())) == expected
+    assert _lines(verify_stream(engine, "rv-b")) == expected
