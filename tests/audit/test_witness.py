@@ -21,7 +21,7 @@ import cli.audit
 from cli.audit import app
 from log_builders import drop_append_only_triggers, fill, position_of, raw
 from storage.canonical import chain_hash, header_text
-from storage.checkpoints import write_checkpoint
+from storage.checkpoints import all_checkpoints, write_checkpoint
 from storage.eventlog import EventStore
 from storage.schema import ts_text
 from storage.signing import Signer
@@ -265,3 +265,93 @@ def test_cli_verify_expect_size_and_root(engine, signer, witness, cli_log):
     assert res.exit_code == 2 and "--expect-root" in res.output
     res = CliRunner().invoke(app, ["verify", "--expect-size", "15", "--expect-root", "xyz"])
     assert res.exit_code == 2 and "not a 64-digit hex" in res.output
+
+
+def _recorded_at(engine, position: int) -> datetime:
+    from storage.eventlog import EventStore as _Store
+
+    [r] = [r for r in _Store(engine).read_all(after_position=position - 1) if r.position == position]
+    return r.recorded_at if r.recorded_at.tzinfo else r.recorded_at.replace(tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("deleted,first,what", [
+    ("", 1, "no checkpoint exists (none in the database)"),
+    ("WHERE tree_size > 15", 16, "the newest checkpoint covers only 15 events"),
+])
+def test_an_unsigned_tail_too_old_is_named_word_for_word(engine, signer, log, deleted, first, what):
+    raw(engine, f"DELETE FROM checkpoints {deleted}")
+    at = _recorded_at(engine, first)
+    report = verified(engine, signer, max_unsigned_age=LAG, now=DAY_LATER)
+    minutes = (DAY_LATER - at).total_seconds() / 60
+    assert [d.line() for d in report.defects] == [
+        f"position {first}: checkpoint: positions {first}..18 were recorded from {at:%Y-%m-%d %H:%M:%S} UTC on, {minutes:.0f} min ago, "
+        f"longer than checkpoints may lag (2 min), but {what}: checkpoints were deleted, or no checkpointer has run"
+    ]
+    # exactly as old as allowed is not yet a defect; a moment older is
+    assert verified(engine, signer, max_unsigned_age=DAY_LATER - at, now=DAY_LATER).ok
+    assert not verified(engine, signer, max_unsigned_age=DAY_LATER - at - timedelta(microseconds=1), now=DAY_LATER).ok
+
+
+def test_a_fully_signed_log_has_no_unsigned_tail_however_old(engine, signer, log):
+    assert verified(engine, signer, max_unsigned_age=timedelta(0), now=DAY_LATER + timedelta(days=365)).ok
+
+
+def _signed_at(witness, size: int) -> str:
+    [cp] = [cp for cp in read_witness(witness.directory).checkpoints if cp.tree_size == size]
+    return f"{cp.signed_at:%Y-%m-%d %H:%M:%S}"
+
+
+def test_checkpoints_the_database_lost_are_named_word_for_word(engine, signer, witness, log):
+    raw(engine, "DELETE FROM checkpoints")
+    report = verified(engine, signer, witness)
+    assert [d.line() for d in report.defects] == [
+        f"position {n}: checkpoint: the witness {witness.file} holds a checkpoint at size {n} (signed {_signed_at(witness, n)}); "
+        "the database has no checkpoint at that size: checkpoint rows were deleted or replaced"
+        for n in (15, 18)
+    ]
+    # the witnessed copies are still checked against the log, and hold
+    assert (report.checkpoints_verified, report.witnessed_size, report.notes) == (2, 18, [])
+
+
+def test_checkpoints_replaced_under_another_key_are_named_word_for_word(engine, signer, witness, log):
+    raw(engine, "DELETE FROM checkpoints")
+    intruder = Signer("the intruder's own key")
+    write_checkpoint(engine, intruder)
+    report = verified(engine, signer, witness)
+    with engine.connect() as conn:
+        [forged] = all_checkpoints(conn)
+    forged_at = forged.signed_at
+    assert [d.line() for d in report.defects] == [
+        f"position 15: checkpoint: the witness {witness.file} holds a checkpoint at size 15 (signed {_signed_at(witness, 15)}); "
+        "the database has no checkpoint at that size: checkpoint rows were deleted or replaced",
+        f"position 16: checkpoint: the checkpoint at size 18 (signed {forged_at:%Y-%m-%d %H:%M:%S}): "
+        f"signed by another key ({intruder.key_id[:16]}…, not the trusted {signer.key_id[:16]}…)",
+        f"position 18: checkpoint: the witness {witness.file} holds a checkpoint at size 18 (signed {_signed_at(witness, 18)}); "
+        "the database has a different checkpoint at that size: checkpoint rows were deleted or replaced",
+    ]
+    assert report.checkpoints_verified == 2  # the two witnessed ones
+
+
+def test_an_edited_witness_line_is_named_word_for_word(engine, signer, witness, log):
+    with open(witness.file, "a") as f:
+        f.write("not a checkpoint\n")
+    assert [d.line() for d in verified(engine, signer, witness).defects] == [
+        f"position 0: checkpoint: line 3 of the witness {witness.file} is not a checkpoint: the witness file was edited"
+    ]
+
+
+def test_a_witness_behind_the_database_is_a_note_not_a_defect(engine, signer, witness, log):
+    fill(log, {"rv-e": 2})
+    write_checkpoint(engine, signer)  # not witnessed
+    report = verified(engine, signer, witness)
+    assert report.ok and report.witnessed_size == 18 and report.checkpoints_verified == 3
+    assert report.notes == [f"the database has checkpoints up to size 20, the witness {witness.file} only up to 18: the later ones were checked against the database alone"]
+    assert verified(engine, signer).notes == [] and verified(engine, signer).witnessed_size is None
+
+
+def test_a_witness_with_nothing_yet_reads_as_size_zero(engine, signer, tmp_path, log):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    report = verify_log(engine, signer.verifier(), witnessed=read_witness(empty))
+    assert report.ok and report.witnessed_size == 0
+    assert report.notes == [f"the database has checkpoints up to size 18, the witness {empty} only up to 0: the later ones were checked against the database alone"]
