@@ -336,7 +336,7 @@ def verify_log(
             cp = cps[-1]
             defects.add(Defect(position=last_pos + 1, kind="deleted", detail=f"the log ends at position {last_pos} and {cp.label()} {'signed' if cp.checkpoint else 'expects'} {cp.tree_size} events: the tail was deleted"))
         if max_unsigned_age is not None:
-            _unsigned_tail(conn, cps, last_pos, max_unsigned_age, now or datetime.now(timezone.utc), defects)
+            _unsigned_tail(conn, cps, last_pos, max_unsigned_age, now or datetime.now(timezone.utc), defects, witness_read=witnessed is not None)
         _classify_hash_failures(failed, head, defects)
         report.events, report.last_position = count, last_pos
         if links_ok:
@@ -351,9 +351,11 @@ def verify_log(
     return report
 
 
-def _unsigned_tail(conn, cps: list[_Mark], last_pos: int, max_age: timedelta, now: datetime, defects: _Defects) -> None:
+def _unsigned_tail(conn, cps: list[_Mark], last_pos: int, max_age: timedelta, now: datetime, defects: _Defects, *, witness_read: bool = False) -> None:
     """The checkpointer signs every interval: an event no checkpoint covers
-    that is older than ``max_age`` means checkpoints are missing."""
+    that is older than ``max_age`` means checkpoints are missing. With no
+    checkpoint at all, the finding says whether a witness was read too (it
+    then held none either: any it held would be signed)."""
     signed = max((m.tree_size for m in cps if m.checkpoint is not None), default=0)
     if last_pos <= signed:
         return
@@ -364,7 +366,7 @@ def _unsigned_tail(conn, cps: list[_Mark], last_pos: int, max_age: timedelta, no
     age = now - at
     if age <= max_age:
         return
-    what = f"no checkpoint exists (none in the database{', none witnessed' if any(m.source == 'witness' for m in cps) else ''})" if signed == 0 else f"the newest checkpoint covers only {signed} events"
+    what = f"no checkpoint exists (none in the database{', none witnessed' if witness_read else ''})" if signed == 0 else f"the newest checkpoint covers only {signed} events"
     defects.add(
         Defect(
             position=first.position,

@@ -355,3 +355,19 @@ def test_a_witness_with_nothing_yet_reads_as_size_zero(engine, signer, tmp_path,
     report = verify_log(engine, signer.verifier(), witnessed=read_witness(empty))
     assert report.ok and report.witnessed_size == 0
     assert report.notes == [f"the database has checkpoints up to size 18, the witness {empty} only up to 0: the later ones were checked against the database alone"]
+
+
+def test_no_checkpoint_anywhere_says_where_it_looked(engine, signer, tmp_path, log):
+    """The finding names the witness when one was read (and held nothing), and
+    only the database when the auditor gave a root by hand instead."""
+    with engine.connect() as conn:
+        size, root = conn.execute(text("SELECT tree_size, root_hash FROM checkpoints ORDER BY tree_size DESC LIMIT 1")).one()
+    raw(engine, "DELETE FROM checkpoints")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    looked = verify_log(engine, signer.verifier(), witnessed=read_witness(empty), max_unsigned_age=LAG, now=DAY_LATER)
+    [d] = looked.defects
+    assert "but no checkpoint exists (none in the database, none witnessed): checkpoints were deleted" in d.detail and d.position == 1
+    by_hand = verify_log(engine, signer.verifier(), expected=(size, root), max_unsigned_age=LAG, now=DAY_LATER)
+    [d] = by_hand.defects
+    assert "but no checkpoint exists (none in the database): checkpoints were deleted" in d.detail and d.position == 1
