@@ -371,3 +371,13 @@ def test_no_checkpoint_anywhere_says_where_it_looked(engine, signer, tmp_path, l
     by_hand = verify_log(engine, signer.verifier(), expected=(size, root), max_unsigned_age=LAG, now=DAY_LATER)
     [d] = by_hand.defects
     assert "but no checkpoint exists (none in the database): checkpoints were deleted" in d.detail and d.position == 1
+
+
+def test_the_unsigned_tail_starts_at_its_first_position_whatever_the_tables_order(engine, signer, log):
+    """The first event no checkpoint covers is found by position, not by where
+    its row lies (on PostgreSQL an updated row moves to the end of the table)."""
+    raw(engine, "DELETE FROM checkpoints")
+    raw(engine, "UPDATE events SET reason = 'moved' WHERE position = 1")
+    report = verified(engine, signer, max_unsigned_age=LAG, now=DAY_LATER)
+    [tail] = [d for d in report.defects if d.kind == "checkpoint"]
+    assert tail.position == 1 and "positions 1..18" in tail.detail

@@ -127,3 +127,17 @@ def test_reading_the_log_on_sqlite_does_not_wait_for_a_writer(request, sqlite_ur
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_an_append_refused_by_the_database_for_another_reason_stores_nothing(store):
+    """Two copies of one outbox message break the outbox's key: the whole
+    append is refused, as a conflict naming the stream's actual version (none
+    yet), and neither the event nor the position is kept."""
+    from storage.eventlog import OutboxMessage
+
+    twice = [OutboxMessage(1, "p-reviewer", "task", "s", "b")] * 2
+    with pytest.raises(EventConflict) as info:
+        store.append("rv-1", 0, [rec("rv-1", 1, n=1)], twice)
+    assert (info.value.stream_id, info.value.expected_version, info.value.actual_version) == ("rv-1", 0, 0)
+    assert store.stream_version("rv-1") == 0 and store.head_position() == 0
+    assert store.append("rv-1", 0, [rec("rv-1", 1, n=1)])[0].position == 1
