@@ -277,3 +277,85 @@ def test_an_edited_event_is_named_with_what_may_have_changed(engine, signer, sto
     expected = [f"position {p} (rv-b v2): edited: the stored columns do not match the event's hash (content, actor, time or chain link changed)"]
     assert _lines(verify_log(engine, signer.verifier())) == expected
     assert _lines(verify_stream(engine, "rv-b")) == expected
+
+
+def test_the_report_keeps_the_earliest_defects_and_counts_them_all():
+    """A badly damaged log would fill memory with defects: the report keeps the
+    KEEP_DEFECTS earliest by position (ties in the order found) and counts all."""
+    import random
+
+    from storage.verify import KEEP_DEFECTS, Defect, _Defects
+
+    found = [(p, tag) for p in range(1, KEEP_DEFECTS + 101) for tag in ("a", "b")]
+    random.Random(13).shuffle(found)
+    kept = _Defects()
+    for p, tag in found:
+        kept.add(Defect(position=p, kind="edited", detail=tag))
+    assert kept.total == len(found) == 2 * KEEP_DEFECTS + 200
+    got = [(d.position, d.detail) for d in kept.sorted()]
+    first_found = {}
+    for p, tag in found:
+        first_found.setdefault(p, []).append(tag)
+    assert got == [(p, tag) for p in range(1, KEEP_DEFECTS // 2 + 1) for tag in first_found[p]]
+
+
+@pytest.mark.parametrize("edited,named", [(1, "v1's hash"), (2, "v2's hash")])
+def test_a_broken_link_names_the_event_it_should_follow(engine, signer, store, edited, named):
+    rec_ = store.read_stream("rv-d")[edited - 1]
+    _rehash(engine, rec_, _payload(engine, rec_.position).replace("note", "n0te"), rec_.prev_hash)
+    successor = position_of(engine, "rv-d", edited + 1)
+    line = f"position {successor} (rv-d v{edited + 1}): edited: prev_hash does not match {named}: the earlier event was rewritten, or this one forged"
+    assert _lines(verify_log(engine, signer.verifier())) == [line]
+    assert _lines(verify_stream(engine, "rv-d")) == [line]
+
+
+def test_a_first_event_off_the_genesis_hash_is_named_word_for_word(engine, signer, store):
+    v1 = store.read_stream("rv-d")[0]
+    _rehash(engine, v1, _payload(engine, v1.position), "f" * 64)
+    assert _lines(verify_log(engine, signer.verifier())) == [
+        f"position {v1.position} (rv-d v1): edited: prev_hash does not match the genesis hash: the earlier event was rewritten, or this one forged",
+        f"position {v1.position + 1} (rv-d v2): edited: prev_hash does not match v1's hash: the earlier event was rewritten, or this one forged",
+    ]
+
+
+def test_versions_missing_from_a_stream_are_named_as_a_range(engine, signer, store):
+    """rv-a v3 and v4 deleted (with the global gaps and the signed root they break)."""
+    gone = [position_of(engine, "rv-a", v) for v in (3, 4)]
+    raw(engine, "DELETE FROM events WHERE stream_id = 'rv-a' AND version IN (3, 4)")
+    v5 = position_of(engine, "rv-a", 5)
+    lines = _lines(verify_log(engine, signer.verifier()))
+    assert f"position {v5} (rv-a v5): deleted: v3..v4 of the stream missing before this event" in lines
+    assert lines[0] == f"position {gone[0]}: deleted: positions {gone[0]}..{gone[1]} missing: 2 events deleted"
+    assert _lines(verify_stream(engine, "rv-a")) == [f"position {v5} (rv-a v5): deleted: v3..v4 of the stream missing before this event"]
+
+
+# --------------------------------------------------------------------------
+# the hash worker's answer is only taken when it read the same rows
+# --------------------------------------------------------------------------
+
+from storage import verify as verify_module  # noqa: E402
+
+_REAL_ANSWER = "print(json.dumps(hash_pass(conn.cursor(), sql, last, keep)))"
+
+
+@pytest.mark.parametrize("answer", [
+    pytest.param("found, p, h = hash_pass(conn.cursor(), sql, last, keep); print(json.dumps([[], 'f' * 64, h]))", id="other positions, no suspects"),
+    pytest.param("found, p, h = hash_pass(conn.cursor(), sql, last, keep); print(json.dumps([[], p, 'f' * 64]))", id="other hashes, no suspects"),
+    pytest.param("print('not json')", id="garbage"),
+    pytest.param("raise SystemExit(3)", id="failed"),
+])
+def test_a_hash_worker_that_read_other_rows_or_failed_is_redone_here(engine, signer, store, monkeypatch, answer):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the hash worker runs on SQLite")
+    p = position_of(engine, "rv-b", 2)
+    raw(engine, "UPDATE events SET payload = replace(payload, 'note', 'n0te') WHERE position = :p", p=p)
+    alone = _lines(verify_log(engine, signer.verifier()))
+    assert alone == [f"position {p} (rv-b v2): edited: the stored columns do not match the event's hash (content, actor, time or chain link changed)"]
+    assert _REAL_ANSWER in verify_module._WORKER_MAIN
+    monkeypatch.setattr(verify_module, "_WORKER_MAIN", verify_module._WORKER_MAIN.replace(_REAL_ANSWER, answer))
+    monkeypatch.setattr(verify_module, "PARALLEL_MIN", 1)
+    started = []
+    real = verify_module._start_hash_worker
+    monkeypatch.setattr(verify_module, "_start_hash_worker", lambda conn: started.append(real(conn)) or started[-1])
+    assert _lines(verify_log(engine, signer.verifier())) == alone
+    assert started and started[0] is not None
