@@ -359,3 +359,22 @@ def test_a_hash_worker_that_read_other_rows_or_failed_is_redone_here(engine, sig
     monkeypatch.setattr(verify_module, "_start_hash_worker", lambda conn: started.append(real(conn)) or started[-1])
     assert _lines(verify_log(engine, signer.verifier())) == alone
     assert started and started[0] is not None
+
+
+@pytest.mark.parametrize("threshold,starts", [(18, True), (19, False)])
+def test_the_hash_worker_starts_from_a_log_of_parallel_min_events(engine, signer, store, monkeypatch, threshold, starts):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the hash worker runs on SQLite")
+    monkeypatch.setattr(verify_module, "PARALLEL_MIN", threshold)
+    started = []
+    real = verify_module._start_hash_worker
+    monkeypatch.setattr(verify_module, "_start_hash_worker", lambda conn: started.append(real(conn)) or started[-1])
+    assert verify_log(engine, signer.verifier()).ok
+    assert (started[0] is not None) is starts
+
+
+def test_an_empty_log_verifies(engine, signer, monkeypatch):
+    """Nothing appended yet: no events, no defect (and no hash worker to start)."""
+    monkeypatch.setattr(verify_module, "PARALLEL_MIN", 1)
+    report = verify_log(engine, signer.verifier())
+    assert report.ok and (report.events, report.streams, report.last_position, report.head_position) == (0, 0, 0, 0)
