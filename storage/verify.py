@@ -127,7 +127,7 @@ def _classify_hash_failures(failed: dict[int, tuple], beyond_head: int, defects:
                     defects.add(Defect(position=p, kind="reordered", stream_id=a[1], version=a[2], detail=f"swapped with position {q} ({b[1]} v{b[2]}): each event carries the hash of the other's slot"))
                     break
     for p in positions:
-        if p in moved or p > beyond_head:
+        if p in moved or not 0 < p <= beyond_head:  # outside 1..head: reported as inserted
             continue
         r = failed[p]
         defects.add(Defect(position=p, kind="edited", stream_id=r[1], version=r[2], detail="the stored columns do not match the event's hash (content, actor, time or chain link changed)"))
@@ -225,7 +225,7 @@ def verify_log(
         cr = CompactRange()
         suspects: list[int] = []  # SQLite: rows whose SQL-built input did not hash to their hash
         failed: dict[int, tuple] = {}
-        beyond: list[int] = []  # positions past the head
+        beyond: list[int] = []  # positions the service never handed out: past the head, or below 1
         expected = 1
         count = 0
         sha256 = hashlib.sha256
@@ -277,8 +277,11 @@ def verify_log(
                         cp_i += 1
                     next_cp = cps[cp_i].tree_size if cp_i < len(cps) else _NEVER
                 if pos != expected:
-                    n = pos - expected
-                    defects.add(Defect(position=expected, kind="deleted", detail=f"position{'s' if n > 1 else ''} {expected}{'..' + str(pos - 1) if n > 1 else ''} missing: {n} event{'s' if n > 1 else ''} deleted"))
+                    # the service hands out positions from 1: rows below it are inserted (below), not gaps
+                    lo = expected if expected > 0 else 1
+                    n = pos - lo
+                    if n > 0:
+                        defects.add(Defect(position=lo, kind="deleted", detail=f"position{'s' if n > 1 else ''} {lo}{'..' + str(pos - 1) if n > 1 else ''} missing: {n} event{'s' if n > 1 else ''} deleted"))
                 if worker is not None:
                     push(fromhex(h))
                 elif sqlite:
@@ -293,7 +296,7 @@ def verify_log(
                     push(fromhex(h))
                     if raw_hash(row) != h and len(failed) < KEEP_DEFECTS * 10:
                         failed[pos] = tuple(row)
-                if pos > head:
+                if not 0 < pos <= head:
                     beyond.append(pos)
                 if links_ok:
                     sid = row[si]
@@ -527,7 +530,7 @@ def verify_stream(engine: Engine, stream_id: str) -> VerifyReport:
         for row in scan.rows(conn, where="stream_id = {p}", params=(stream_id,), order="version"):
             count += 1
             report.last_position = max(report.last_position, row[0])
-            if row[0] > head:
+            if not 0 < row[0] <= head:
                 defects.add(Defect(position=row[0], kind="inserted", stream_id=row[1], version=row[2], detail=f"position {row[0]} was never handed out by the service (its last is {head})"))
             if raw_hash(row) != row[13]:
                 failed[row[0]] = tuple(row)

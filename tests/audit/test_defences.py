@@ -378,3 +378,25 @@ def test_an_empty_log_verifies(engine, signer, monkeypatch):
     monkeypatch.setattr(verify_module, "PARALLEL_MIN", 1)
     report = verify_log(engine, signer.verifier())
     assert report.ok and (report.events, report.streams, report.last_position, report.head_position) == (0, 0, 0, 0)
+
+
+def test_an_event_moved_below_the_first_position_is_inserted_not_a_negative_gap(engine, signer, store):
+    """The service hands out positions from 1. A row moved to 0 or below used
+    to read as 'position 1 missing: -1 event deleted'; it is an insertion, and
+    the gap it left is named as it is."""
+    raw(engine, "UPDATE events SET position = 0 WHERE position = 1")
+    assert _lines(verify_log(engine, signer.verifier())) == [
+        "position 0 (rv-a v1): inserted: position 0 was never handed out by the service (its last is 18)",
+        "position 1: deleted: position 1 missing: 1 event deleted",
+    ]
+    assert _lines(verify_stream(engine, "rv-a")) == ["position 0 (rv-a v1): inserted: position 0 was never handed out by the service (its last is 18)"]
+    p = position_of(engine, "rv-a", 3)
+    raw(engine, "UPDATE events SET position = -5 WHERE position = :p", p=p)
+    lines = _lines(verify_log(engine, signer.verifier()))
+    assert lines[:2] == [
+        "position -5 (rv-a v3): inserted: position -5 was never handed out by the service (its last is 18)",
+        "position -5 (rv-a v3): reordered: v3 sits at position -5, before v2 at 2",
+    ]
+    assert "position 1: deleted: position 1 missing: 1 event deleted" in lines
+    assert f"position {p}: deleted: position {p} missing: 1 event deleted" in lines
+    assert not [x for x in lines if "missing: -" in x or "positions -" in x or "positions 0" in x]
