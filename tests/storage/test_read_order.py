@@ -22,3 +22,4 @@ def test_every_page_of_the_log_comes_in_position_order(request, engine_fixture):
     for size in (1, 2, 4, 5000):
         assert [r.position for r in store.read_all(batch=size)] == [1, 2, 3, 4, 5, 6]
     assert [r.position for r in store.read_all(after_position=2, batch=2)] == [3, 4, 5, 6]
+    assert [r.version for r in store.read_stream("rv-1")] == [1, 2, 3, 4, 5, 6]

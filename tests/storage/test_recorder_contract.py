@@ -87,6 +87,7 @@ class RecorderContract:
     def test_read_stream_until_uses_workflow_time(self, store):
         store.append("rv-1", 0, [rec("rv-1", 1, at=T0), rec("rv-1", 2, at=T0 + timedelta(hours=2))])
         assert [r.version for r in store.read_stream("rv-1", until=T0 + timedelta(hours=1))] == [1]
+        assert [r.version for r in store.read_stream("rv-1", until=T0 + timedelta(hours=2))] == [1, 2]  # at or before
 
     def test_concurrent_writers_get_distinct_gap_free_positions(self, store):
         errors = []

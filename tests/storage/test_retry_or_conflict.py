@@ -124,6 +124,8 @@ def test_reading_the_log_on_sqlite_does_not_wait_for_a_writer(request, sqlite_ur
     try:
         writer.execute("BEGIN IMMEDIATE")
         assert [r.version for r in store.read_all(batch=2)] == [1, 2, 3]
+        assert [r.version for r in store.read_stream("rv-1")] == [1, 2, 3]
+        assert store.stream_version("rv-1") == 3 and store.head_position() == 3
     finally:
         writer.execute("ROLLBACK")
         writer.close()
@@ -141,3 +143,15 @@ def test_an_append_refused_by_the_database_for_another_reason_stores_nothing(sto
     assert (info.value.stream_id, info.value.expected_version, info.value.actual_version) == ("rv-1", 0, 0)
     assert store.stream_version("rv-1") == 0 and store.head_position() == 0
     assert store.append("rv-1", 0, [rec("rv-1", 1, n=1)])[0].position == 1
+
+
+def test_a_conflict_says_which_stream_what_was_expected_and_what_was_found():
+    assert str(EventConflict("rv-1", 0, 2)) == "stream 'rv-1': expected version 0, found 2"
+    assert str(EventConflict("rv-1", 3, 3, "review.started opens a stream")) == "stream 'rv-1': expected version 3, found 3: review.started opens a stream"
+
+
+def test_a_second_opening_is_refused_saying_why(store):
+    store.append("rv-1", 0, [rec("rv-1", 1, n=1)])
+    with pytest.raises(EventConflict) as info:
+        store.append("rv-1", 1, [rec("rv-1", 2, n=2, event_type="review.started")])
+    assert str(info.value) == "stream 'rv-1': expected version 1, found 1: review.started opens a stream and can only be its first event"
