@@ -297,6 +297,13 @@ def test_the_report_keeps_the_earliest_defects_and_counts_them_all():
     for p, tag in found:
         first_found.setdefault(p, []).append(tag)
     assert got == [(p, tag) for p in range(1, KEEP_DEFECTS // 2 + 1) for tag in first_found[p]]
+    # found in order, then one more at the next-to-last kept position: it
+    # displaces the last one (the latest position), whichever way the heap lies
+    kept = _Defects()
+    for p in range(1, KEEP_DEFECTS + 1):
+        kept.add(Defect(position=p, kind="edited", detail="first"))
+    kept.add(Defect(position=KEEP_DEFECTS - 1, kind="edited", detail="again"))
+    assert [(d.position, d.detail) for d in kept.sorted()][-3:] == [(KEEP_DEFECTS - 2, "first"), (KEEP_DEFECTS - 1, "first"), (KEEP_DEFECTS - 1, "again")]
 
 
 @pytest.mark.parametrize("edited,named", [(1, "v1's hash"), (2, "v2's hash")])
@@ -400,3 +407,53 @@ def test_an_event_moved_below_the_first_position_is_inserted_not_a_negative_gap(
     assert "position 1: deleted: position 1 missing: 1 event deleted" in lines
     assert f"position {p}: deleted: position {p} missing: 1 event deleted" in lines
     assert not [x for x in lines if "missing: -" in x or "positions -" in x or "positions 0" in x]
+
+
+# --------------------------------------------------------------------------
+# telling a move from an edit
+# --------------------------------------------------------------------------
+
+
+def _swapped_pairs(report) -> list[tuple[int, int]]:
+    import re
+
+    return [(d.position, int(re.search(r"swapped with position (\d+)", d.detail).group(1))) for d in report.defects if "swapped with" in d.detail]
+
+
+@pytest.mark.parametrize("swaps", [
+    pytest.param([(2, 5), (8, 11)], id="one pair after another"),
+    pytest.param([(2, 8), (5, 11)], id="pairs interleaved"),
+])
+def test_every_swapped_pair_is_named_however_the_pairs_lie(engine, signer, store, swaps):
+    for p, q in swaps:
+        _swap(engine, p, q)
+    report = verify_log(engine, signer.verifier())
+    assert _swapped_pairs(report) == sorted(swaps)
+    assert not [d for d in report.defects if d.kind == "edited"]
+
+
+def test_a_moved_event_that_was_also_edited_is_not_a_swap(engine, signer, store):
+    """Only two rows that each carry the other's slot's hash were swapped; a
+    row edited after the move carries no slot's hash, so both are edits."""
+    _swap(engine, 5, 12)
+    raw(engine, "UPDATE events SET payload = replace(payload, 'note', 'n0te') WHERE position = 12")
+    report = verify_log(engine, signer.verifier())
+    assert _swapped_pairs(report) == []
+    assert {d.position for d in report.defects if d.kind == "edited" and "stored columns" in d.detail} == {5, 12}
+
+
+@pytest.mark.parametrize("failing,paired", [(200, True), (201, False)])
+def test_swaps_are_looked_for_among_at_most_pairing_limit_failed_rows(engine, signer, failing, paired):
+    """Pairing is quadratic: with more failed rows than PAIRING_LIMIT each is an edit."""
+    from storage.verify import PAIRING_LIMIT
+
+    assert PAIRING_LIMIT == 200
+    store = EventStore(engine)
+    fill(store, {"rv-x": 110, "rv-y": 110}, per_append=10)
+    drop_append_only_triggers(engine)
+    _swap(engine, 1, 2)
+    raw(engine, "UPDATE events SET payload = replace(payload, 'note', 'n0te') WHERE position > 2 AND position <= :n", n=failing)
+    report = verify_log(engine, signer.verifier())
+    assert _swapped_pairs(report) == ([(1, 2)] if paired else [])
+    edited = {d.position for d in report.defects if "stored columns" in d.detail}
+    assert ({1, 2} <= edited) is not paired and {3, 4, 5} <= edited

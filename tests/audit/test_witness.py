@@ -287,6 +287,8 @@ def test_an_unsigned_tail_too_old_is_named_word_for_word(engine, signer, log, de
         f"position {first}: checkpoint: positions {first}..18 were recorded from {at:%Y-%m-%d %H:%M:%S} UTC on, {minutes:.0f} min ago, "
         f"longer than checkpoints may lag (2 min), but {what}: checkpoints were deleted, or no checkpointer has run"
     ]
+    # the allowed lag in minutes, as given
+    assert "checkpoints may lag (90 min)" in verified(engine, signer, max_unsigned_age=timedelta(minutes=90), now=DAY_LATER).first_bad.detail
     # exactly as old as allowed is not yet a defect; a moment older is
     assert verified(engine, signer, max_unsigned_age=DAY_LATER - at, now=DAY_LATER).ok
     assert not verified(engine, signer, max_unsigned_age=DAY_LATER - at - timedelta(microseconds=1), now=DAY_LATER).ok
