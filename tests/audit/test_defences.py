@@ -457,3 +457,29 @@ def test_swaps_are_looked_for_among_at_most_pairing_limit_failed_rows(engine, si
     assert _swapped_pairs(report) == ([(1, 2)] if paired else [])
     edited = {d.position for d in report.defects if "stored columns" in d.detail}
     assert ({1, 2} <= edited) is not paired and {3, 4, 5} <= edited
+
+
+@pytest.mark.parametrize("gone", [1, 15])
+def test_a_failed_checkpoint_is_placed_at_the_first_defect_of_its_range_even_at_its_ends(engine, signer, store, gone):
+    """The signed root covers 1..15: a deletion at either end is where the
+    checkpoint finding points."""
+    raw(engine, "DELETE FROM events WHERE position = :p", p=gone)
+    lines = _lines(verify_log(engine, signer.verifier()))
+    assert lines[:2] == [
+        f"position {gone}: deleted: position {gone} missing: 1 event deleted",
+        f"position {gone}: checkpoint: {_root_mismatch(engine, 1)}",
+    ]
+
+
+def test_a_clean_log_is_verified_in_one_pass(engine, signer, store, monkeypatch):
+    """Every event follows its stream's previous one in position order, so the
+    links are checked in the global pass; the stream-order scan (a second read
+    of the whole log) runs only for an irregular log."""
+    def no_second_scan(*args, **kwargs):
+        raise AssertionError("the stream-order scan ran on a clean log")
+
+    monkeypatch.setattr(verify_module, "_check_stream_links", no_second_scan)
+    report = verify_log(engine, signer.verifier())
+    assert report.ok and report.scope == "log" and report.streams == 4
+    monkeypatch.setattr(verify_module, "PARALLEL_MIN", 1)  # and with the hash worker (SQLite)
+    assert verify_log(engine, signer.verifier()).ok
