@@ -108,6 +108,7 @@ def test_a_forged_root_under_the_services_key_id_fails_verify(engine, signer, st
     assert not report.ok
     assert report.first_bad.kind == "checkpoint" and "bad signature" in report.first_bad.detail
     assert report.checkpoints_verified == 0
+    assert report.first_bad.detail == f"{_checkpoint_15(engine)}: bad signature"
 
 
 def test_a_root_re_signed_with_another_key_fails_verify(engine, signer, store):

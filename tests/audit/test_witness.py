@@ -385,3 +385,14 @@ def test_the_unsigned_tail_starts_at_its_first_position_whatever_the_tables_orde
     report = verified(engine, signer, max_unsigned_age=LAG, now=DAY_LATER)
     [tail] = [d for d in report.defects if d.kind == "checkpoint"]
     assert tail.position == 1 and "positions 1..18" in tail.detail
+
+
+def test_a_checkpoint_kept_in_both_places_is_named_as_the_checkpoint(engine, signer, witness, log):
+    """A checkpoint the database and the witness both hold, no longer matched
+    by the log, is 'the checkpoint', as a database-only one is."""
+    rehash_stream(engine, log, "rv-b", 2)
+    with engine.connect() as conn:
+        signed_at = next(cp.signed_at for cp in all_checkpoints(conn) if cp.tree_size == 15)
+    report = verified(engine, signer, witness)
+    [root] = [d for d in report.defects if "hash to root" in d.detail and "size 15" in d.detail]
+    assert root.detail.endswith(f"of the checkpoint at size 15 (signed {signed_at:%Y-%m-%d %H:%M:%S}): something in positions 1..15 was changed")

@@ -155,3 +155,11 @@ def test_a_second_opening_is_refused_saying_why(store):
     with pytest.raises(EventConflict) as info:
         store.append("rv-1", 1, [rec("rv-1", 2, n=2, event_type="review.started")])
     assert str(info.value) == "stream 'rv-1': expected version 1, found 1: review.started opens a stream and can only be its first event"
+
+
+def test_a_retry_of_a_later_append_is_the_same(store):
+    """The comparison reads only the versions the retry would write, not the
+    stream's earlier ones."""
+    store.append("rv-1", 0, [rec("rv-1", 1, n=1)])
+    second = store.append("rv-1", 1, [rec("rv-1", 2, n=2), rec("rv-1", 3, n=3)])
+    assert store.append("rv-1", 1, [rec("rv-1", 2, n=2), rec("rv-1", 3, n=3)]) == second
