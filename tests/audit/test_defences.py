@@ -484,3 +484,49 @@ def test_a_clean_log_is_verified_in_one_pass(engine, signer, store, monkeypatch)
     assert report.ok and report.scope == "log" and report.streams == 4
     monkeypatch.setattr(verify_module, "PARALLEL_MIN", 1)  # and with the hash worker (SQLite)
     assert verify_log(engine, signer.verifier()).ok
+
+
+@pytest.mark.parametrize("moved,to", [(7, -5), (1, -1)])
+def test_one_event_moved_below_1_is_named_once_and_its_slot_once(engine, signer, store, moved, to):
+    stream, version = {7: ("rv-a", 3), 1: ("rv-a", 1)}[moved]
+    raw(engine, "UPDATE events SET position = :to WHERE position = :p", to=to, p=moved)
+    lines = _lines(verify_log(engine, signer.verifier()))
+    inserted = f"position {to} ({stream} v{version}): inserted: position {to} was never handed out by the service (its last is 18)"
+    gap = f"position {moved}: deleted: position {moved} missing: 1 event deleted"
+    if moved == 1:  # the Merkle leaves are the same hashes in the same order: only the gap and the row
+        assert lines == [inserted, gap]
+    else:
+        assert lines == [inserted, f"position {to} (rv-a v3): reordered: v3 sits at position {to}, before v2 at 2", gap, f"position {moved}: checkpoint: {_root_mismatch(engine, 1)}"]
+
+
+def test_checkpoints_at_consecutive_sizes_all_verify(engine, signer):
+    """Checkpoints at 14, 15 and 16 events, then more events: each is checked
+    against exactly its own number of events."""
+    store = EventStore(engine)
+    fill(store, {"rv-a": 14})
+    for _ in range(3):
+        write_checkpoint(engine, signer)
+        store.append("rv-b", store.stream_version("rv-b"), [rec("rv-b", store.stream_version("rv-b") + 1, n=1)])
+    fill(store, {"rv-c": 2})
+    with engine.connect() as conn:
+        assert [cp.tree_size for cp in all_checkpoints(conn)] == [14, 15, 16]
+    report = verify_log(engine, signer.verifier())
+    assert report.ok and report.checkpoints_verified == 3 and report.events == 19
+
+
+def test_a_hash_worker_that_read_the_same_rows_is_believed(engine, signer, store, monkeypatch):
+    """When the worker's digests match what this process read, its suspects are
+    taken as they are: the pass is not redone here."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the hash worker runs on SQLite")
+    p = position_of(engine, "rv-b", 2)
+    raw(engine, "UPDATE events SET payload = replace(payload, 'note', 'n0te') WHERE position = :p", p=p)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("the hash pass was redone in this process")
+
+    monkeypatch.setattr(verify_module, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(verify_module, "_hash_pass", not_here)
+    assert _lines(verify_log(engine, signer.verifier())) == [
+        f"position {p} (rv-b v2): edited: the stored columns do not match the event's hash (content, actor, time or chain link changed)"
+    ]
