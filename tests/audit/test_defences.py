@@ -530,3 +530,34 @@ def test_a_hash_worker_that_read_the_same_rows_is_believed(engine, signer, store
     assert _lines(verify_log(engine, signer.verifier())) == [
         f"position {p} (rv-b v2): edited: the stored columns do not match the event's hash (content, actor, time or chain link changed)"
     ]
+
+
+def test_a_one_event_stream_off_the_genesis_hash_is_caught_in_the_single_pass(engine, signer, store):
+    """No successor names it: only the first event's own link to the genesis
+    hash tells (after the checkpoint, so no signed root covers it either)."""
+    (lone,) = store.append("rv-e", 0, [rec("rv-e", 1, n=1)])
+    _rehash(engine, lone, _payload(engine, lone.position), "f" * 64)
+    assert _lines(verify_log(engine, signer.verifier())) == [
+        f"position {lone.position} (rv-e v1): edited: prev_hash does not match the genesis hash: the earlier event was rewritten, or this one forged"
+    ]
+
+
+@pytest.mark.parametrize("cap,second_scan", [(4, False), (3, True)])
+def test_more_open_streams_than_stream_cap_send_the_links_to_the_stream_order_scan(engine, signer, store, monkeypatch, cap, second_scan):
+    """The single-pass link check keeps one entry per open stream, up to
+    STREAM_CAP (memory stays bounded); beyond it the exact scan runs instead."""
+    scans = []
+    real = verify_module._check_stream_links
+    monkeypatch.setattr(verify_module, "STREAM_CAP", cap)
+    monkeypatch.setattr(verify_module, "_check_stream_links", lambda *a, **kw: scans.append(1) or real(*a, **kw))
+    report = verify_log(engine, signer.verifier())
+    assert report.ok and report.streams == 4
+    assert bool(scans) is second_scan
+
+
+def test_a_log_read_in_many_chunks_is_counted_whole(engine, signer, store, monkeypatch):
+    import functools
+
+    monkeypatch.setattr(verify_module.scan, "chunks", functools.partial(verify_module.scan.chunks, batch=4))
+    report = verify_log(engine, signer.verifier())
+    assert report.ok and (report.events, report.last_position, report.checkpoints_verified) == (18, 18, 1)
