@@ -223,3 +223,66 @@ def test_each_refusal_says_what_kind_of_refusal_it_is():
     assert _code(ReviewRun(spec=clock.spec), reminder_cmd(Step.INVESTIGATE)) == "not_started"
     clock.do(cancel_cmd())
     assert _code(clock, reminder_cmd(Step.INVESTIGATE)) == "ended"
+
+
+# --------------------------------------------------------------------------
+# who is reminded in step 5, and when reminders go
+# --------------------------------------------------------------------------
+
+from domain.review import next_wakeup, who_must_act  # noqa: E402
+
+
+def test_in_rectify_the_reminder_goes_to_whoever_holds_the_plan_or_the_report():
+    run = _rectify()
+    subject = (SUBJECT_LEADER,)
+    assert who_must_act(run.state) == subject  # the plan is awaited from the subject
+    run.do(plan_cmd(run.state, run.now))
+    assert who_must_act(run.state) == (REVIEWER,)  # submitted: the reviewer decides
+    run.do(return_plan_cmd())
+    assert who_must_act(run.state) == subject  # returned: the subject again
+    run.do(plan_cmd(run.state, run.now))
+    run.do(accept_plan_cmd())
+    assert who_must_act(run.state) == subject  # accepted: the subject rectifies
+    run.do(report_back_cmd(run.state))
+    assert who_must_act(run.state) == (REVIEWER,)  # reported back: the reviewer evaluates
+    run.do(evaluate_cmd("needs_more_work"))
+    assert who_must_act(run.state) == subject
+
+
+def test_a_plan_missing_several_problems_names_them_in_number_order():
+    """P10 comes after P2: the numbers, not the text, order the list."""
+    pts = make_spec(SubjectLevel.A, UnitCategory.LAW_ENFORCEMENT).rubric_points
+    from review_builders import review_cmd
+
+    run = drive_to(Step.REVIEW, make_spec(SubjectLevel.A, UnitCategory.LAW_ENFORCEMENT))
+    many = {pts[0]: [f"问题{i}：集中学习记录不全，第{i}次会议未记录" for i in range(1, 12)]}
+    run.do(review_cmd(pts, problems=many))
+    run.drive_to(Step.RECTIFY)
+    assert len(run.state.problems) == 11
+    covered = [p.problem_id for p in run.state.problems if p.problem_id not in ("P2", "P10")]
+    plan = c.SubmitRectificationPlan(actor_id=SUBJECT_LEADER, measures=[measure(covered, run.now)])
+    assert _reason(run, plan) == ("measures", "every problem needs a rectification measure; none for P2, P10")
+
+
+def test_a_report_back_missing_several_measures_names_them_all():
+    run = _rectify()
+    run.do(plan_cmd(run.state, run.now))
+    run.do(accept_plan_cmd())
+    assert [m.measure_id for m in run.state.measures] == ["M1", "M2"]
+    bare = report_back_cmd(run.state).model_copy(update={"results": []})
+    assert _reason(run, bare) == ("results", "report on every measure; missing M1, M2")
+
+
+def test_the_reminder_goes_the_specs_lead_before_the_deadline():
+    spec = make_spec(SubjectLevel.A, UnitCategory.LAW_ENFORCEMENT, deadlines=StepDeadlines(reminder_lead=timedelta(days=2)))
+    run = ReviewRun.begin(spec)
+    due = run.state.due[Step.INVESTIGATE]
+    w = next_wakeup(run.state)
+    assert isinstance(w.command, c.SendReminder) and w.at == due - timedelta(days=2)  # later than half the step
+
+
+def test_with_no_reminder_lead_there_is_no_reminder_only_the_deadline():
+    spec = make_spec(SubjectLevel.A, UnitCategory.LAW_ENFORCEMENT, deadlines=StepDeadlines(reminder_lead=timedelta(0)))
+    run = ReviewRun.begin(spec)
+    w = next_wakeup(run.state)
+    assert isinstance(w.command, c.PassDeadline) and w.at == run.state.due[Step.INVESTIGATE]
