@@ -163,3 +163,18 @@ def test_a_retry_of_a_later_append_is_the_same(store):
     store.append("rv-1", 0, [rec("rv-1", 1, n=1)])
     second = store.append("rv-1", 1, [rec("rv-1", 2, n=2), rec("rv-1", 3, n=3)])
     assert store.append("rv-1", 1, [rec("rv-1", 2, n=2), rec("rv-1", 3, n=3)]) == second
+
+
+def test_a_writer_whose_cached_head_is_behind_appends_after_the_true_head(request):
+    """Two stores on one SQLite file: the first one's cache still says v1 when
+    it appends at v2 (it read the stream first); its event must chain to v2's
+    hash from the database, not to the cached v1."""
+    from storage.canonical import record_hash
+
+    engine = request.getfixturevalue("sqlite_engine")
+    first, second = EventStore(engine), EventStore(engine)
+    first.append("rv-1", 0, [rec("rv-1", 1, n=1)])
+    (v2,) = second.append("rv-1", 1, [rec("rv-1", 2, n=2)])
+    (v3,) = first.append("rv-1", 2, [rec("rv-1", 3, n=3)])
+    assert v3.prev_hash == v2.hash and record_hash(v3) == v3.hash
+    assert [r.prev_hash for r in first.read_stream("rv-1")][1:] == [r.hash for r in first.read_stream("rv-1")][:-1]
