@@ -324,7 +324,9 @@ def verify_log(
                     failed[pos] = row
             beyond_rows = {pos: full_row(pos) for pos in beyond}
         else:
-            beyond_rows = {}
+            # PostgreSQL keeps no row of the pass: fetch the few never handed
+            # out, to name their stream (a correctly hashed one is in no other list)
+            beyond_rows = {pos: next(iter(list(scan.rows(conn, where="position = {p}", params=(pos,)))), None) for pos in beyond}
         for pos in beyond:
             row = beyond_rows.get(pos) or failed.get(pos)
             defects.add(Defect(position=pos, kind="inserted", stream_id=row[1] if row else None, version=row[2] if row else None, detail=f"position {pos} was never handed out by the service (its last is {head})"))

@@ -20,6 +20,7 @@ from storage.canonical import GENESIS_HASH, chain_hash, header_text, record_head
 from storage.checkpoints import all_checkpoints, checkpoint_message, write_checkpoint
 from storage.eventlog import EventStore
 from storage.merkle import merkle_root
+from storage.schema import ts_text
 from storage.signing import Signer
 from storage.verify import verify_log, verify_stream
 
@@ -223,7 +224,7 @@ def _forge_after_head(engine, store) -> int:
     """A correctly chained and hashed event of rv-a, past the head."""
     last = store.read_stream("rv-a")[-1]
     pos = store.head_position() + 1
-    at = "2010-12-08T09:00:00.000000+00:00"
+    at = ts_text(last.occurred_at)  # the very text stored: the forged row's hash checks out
     payload = '{"n":99}'
     h = chain_hash(last.hash, pos, header_text("rv-a", last.version + 1, "test.noted", 1, at, at, "p-forger", "reviewer", None, None), payload)
     raw(
