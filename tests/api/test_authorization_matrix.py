@@ -145,6 +145,8 @@ EXPECTED: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/audit/reviews/{review_id}/state"): Call(READ_REVIEW, lambda w, r: ({"review_id": w.review}, None, {})),
     ("GET", "/api/v1/audit/reviews/{review_id}/cross-check"): Call(cells(403, auditor=200), lambda w, r: ({"review_id": w.review}, None, {})),
     ("GET", "/api/v1/audit/cross-check"): Call(cells(403, auditor=200)),
+    ("GET", "/api/v1/audit/verify"): Call(cells(403, auditor=200), lambda w, r: ({}, None, {"stream_id": w.review})),
+    ("GET", "/api/v1/audit/export"): Call(cells(403, auditor=200), lambda w, r: ({}, None, {"stream_id": w.review, "format": "csv"})),
     ("GET", "/api/v1/users"): Call(ADMIN_ONLY),
     ("POST", "/api/v1/users"): Call(cells(403, administrator=201), lambda w, r: ({}, {"person_id": NEW_PERSON}, {})),
     ("GET", "/api/v1/users/{person_id}"): Call(ADMIN_ONLY, lambda w, r: ({"person_id": TARGET}, None, {})),
