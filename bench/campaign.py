@@ -64,6 +64,7 @@ from app.projections.projector import Projector
 from app.projections.registry import all_projections
 from app.reviews import SendCommandInput, send_command, state_from_log
 from bench.bare_review import BareReview, BareReviewWithLocalActivity, noop
+from bench.reviews import free_port, process_cpu
 from config.logging import configure_logging
 from config.settings import Settings
 from directory.service import spec_from_assignment
@@ -89,20 +90,7 @@ ENVELOPE = ("kind", "actor_id", "reason")
 OPEN_TIMEOUT = 1800.0  # a loaded shared machine opens thousands of reviews slowly; the rate is what we measure
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ---- what the machine spends --------------------------------------------------------
-
-
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mib(pid: int) -> float:
