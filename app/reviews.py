@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from app import engine
-from app.access import not_found, require_read, require_signed_in_person, standing
+from app.access import require_read, require_signed_in_person
 from app.context import AppContext
 from app.cursor import Page, after_of, page_of
 from app.errors import BadInput, Conflict, Forbidden

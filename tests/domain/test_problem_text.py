@@ -19,7 +19,7 @@ from domain.errors import CommandRejected
 from domain.problem_text import MIN_PROBLEM_CHARS, SIMILARITY_THRESHOLD, NotAProblem, is_copy, normalise, why_not_a_problem
 from domain.procedure import Step, StepDeadlines
 from domain.review import PRAISE_ONLY, decide, start
-from review_builders import CONCRETE_PROBLEM, T0, ReviewRun, drive_to, make_spec, point_input, review_cmd
+from review_builders import CONCRETE_PROBLEM, T0, ReviewRun, drive_to, make_spec, review_cmd
 from service import demo
 
 # --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from browsing import Person
 from roles import grant
-from test_reviewer_walk import OFFICE, start
+from test_reviewer_walk import start
 
 from app.principal import Principal
 from app.reviews import SendCommandInput, send_command
