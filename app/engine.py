@@ -91,11 +91,24 @@ async def send(ctx: AppContext, review_id: str, command: Command) -> CommandResu
         return await client_calls.send(client, review_id, command)
 
 
+def still_opening(review_id: str, waited: float) -> Conflict:
+    """A review Temporal has started whose opening events are not recorded
+    yet: the server answered, so this is not "cannot reach Temporal"; what
+    holds it is the worker (busy with a campaign's launch, or not running)."""
+    return Conflict(f"review {review_id!r} is started but has not recorded its opening within {waited:g} s (the worker is busy, or no worker is running); "
+                    "try again in a moment ('reviewctl status' says whether the worker is up)", field="review_id",
+                    message_zh=f"点评 {review_id!r} 已启动，但 {waited:g} 秒内尚未记录开启事件（工作进程繁忙或未运行），请稍后重试")
+
+
 async def query_state(ctx: AppContext, review_id: str, *, wait_started: float = 0) -> ReviewState:
     """The workflow's own state. ``wait_started``: seconds to wait for a review
-    that was just started to record its opening events."""
+    that was just started to record its opening events (then Conflict, naming
+    the review: a slow opening is not an unreachable server)."""
     client = await ctx.temporal()
     async with engine_call(ctx, review_id):
-        if wait_started:
+        if not wait_started:
+            return await client_calls.get_state(client, review_id, wait_started=False)
+        try:
             return await asyncio.wait_for(client_calls.get_state(client, review_id, wait_started=True), wait_started)
-        return await client_calls.get_state(client, review_id, wait_started=False)
+        except asyncio.TimeoutError:
+            raise still_opening(review_id, wait_started) from None

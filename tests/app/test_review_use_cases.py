@@ -133,3 +133,20 @@ async def test_deadlines_given_as_local_dates_end_that_local_day(ctx):
     with ctx.read() as conn:
         prompt = conn.execute(text("select subject, body from outbox where stream_id = :r"), {"r": r.review_id}).all()
     assert any(f"{first.isoformat()} 23:59 CST" in body for _, body in prompt), prompt
+
+
+async def test_a_review_no_worker_has_opened_yet_is_named_as_still_opening_not_as_an_unreachable_server(app_env, app_engine, tmp_path):
+    """The server answers, the review is started, but nothing has recorded its
+    opening (here: no worker polls its queue): a person asking for it is told
+    that, in one line naming the review, never "cannot reach Temporal"."""
+    from app.context import AppContext
+    from config.settings import Settings
+
+    idle = AppContext(Settings(database_url=str(app_engine.url), task_queue=f"tq-idle-{uuid.uuid4()}", data_dir=tmp_path), engine=app_engine, client=app_env.client)
+    rid = f"rv-unopened-{uuid.uuid4().hex[:6]}"
+    await start_review(idle, OFFICE, StartReviewInput(subject_id="U-AF01-B01", review_id=rid))
+    with pytest.raises(Conflict) as err:
+        await engine.query_state(idle, rid, wait_started=1.5)
+    assert err.value.field == "review_id" and rid in str(err.value) and "has not recorded its opening within 1.5 s" in str(err.value)
+    assert "reach" not in str(err.value) and "未记录开启事件" in err.value.message_zh
+    await app_env.client.get_workflow_handle(rid).terminate("test over")
