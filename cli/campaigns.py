@@ -18,10 +18,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import err, out, report, settings
+from cli.common import Session, err, out, report, settings
 
 app = typer.Typer(help="Campaigns: plan a round over a scope, launch it, follow, pause, resume, cancel.", no_args_is_help=True)
 T = TypeVar("T")
+_sleep = time.sleep  # between polls (a test counts the polls through it)
 CLI_PRINCIPAL_ID = "office"
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -50,12 +51,13 @@ class _Here:
         return self.engine
 
 
-def _act(use: Callable[..., Any], inp: Any, *, here: _Here | None = None, actor: str | None = None) -> Any:
+def _act(use: Callable[..., Any], inp: Any, *, session=None, actor: str | None = None) -> Any:
     """One use case: through the API with the token in remote mode, else here
-    as the office (in production too: reviewctl on the server is the office's)."""
+    as the office (in production too: reviewctl on the server is the office's);
+    ``session`` (``cli.common.Session``) keeps one connection for a command that polls."""
     from cli.common import act
 
-    return act(use, inp, settings(), server_tool=True, as_principal=_principal(), engine=here or _Here(), actor=actor)
+    return act(use, inp, settings(), server_tool=True, as_principal=_principal(), engine=None if session else _Here(), session=session, actor=actor)
 
 
 def _do(fn: Callable[[], T]) -> T:
@@ -152,24 +154,29 @@ def launch(
     if (sample_size is not None or sample_fraction is not None) and seed is None:
         err.print("[red]invalid[/red] --seed: a random launch must name the seed its plan was drawn with")
         raise typer.Exit(2)
-    from app.campaigns import CampaignRef, LaunchInput, campaign_status, launch_campaign
+    from app.campaigns import LaunchInput, launch_campaign
 
     spec = _spec(campaign_id, period, round_, method, unit, levels, theme, sample_size, sample_fraction, stratify_by, seed, days or [])
     inp = _do(lambda: LaunchInput.model_validate({**spec.model_dump(exclude_unset=True), "plan_id": plan_id, "batch_size": batch_size}))
-    here = _Here()
-    res = _act(launch_campaign, inp, here=here)  # through the API: one call that answers once the campaign's workflow runs
-    out.print(f"campaign {res.campaign_id}: plan {res.plan_id}, {res.planned} reviews{' (already launched: resumed watching)' if res.already_launched else ''}")
-    if not wait:
-        return
+    with Session(_Here()) as here:
+        res = _act(launch_campaign, inp, session=here)  # through the API: one call that answers once the campaign's workflow runs
+        out.print(f"campaign {res.campaign_id}: plan {res.plan_id}, {res.planned} reviews{' (already launched: resumed watching)' if res.already_launched else ''}")
+        if wait:
+            _show_launching(campaign_id, res.planned, here)
+
+
+def _show_launching(campaign_id: str, planned: int, here) -> None:
+    from app.campaigns import CampaignRef, campaign_status
+
     with Progress(TextColumn("starting reviews"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out) as bar:
-        task = bar.add_task("start", total=res.planned)
+        task = bar.add_task("start", total=planned)
         while True:
-            st = _act(campaign_status, CampaignRef(campaign_id=campaign_id), here=here)
+            st = _act(campaign_status, CampaignRef(campaign_id=campaign_id), session=here)
             started = st.progress.started if st.progress else st.counts.started
             bar.update(task, completed=started)
-            if started >= res.planned or (st.progress and st.progress.state in ("paused", "cancelled", "cancelling")):
+            if started >= planned or (st.progress and st.progress.state in ("paused", "cancelled", "cancelling")):
                 break
-            time.sleep(0.5)
+            _sleep(0.5)
 
 
 def _print_status(st) -> None:
@@ -203,24 +210,30 @@ def status(
 ) -> None:
     """Planned, started, open reviews per step, completed, overdue, cancelled
     (with --watch: asked again every few seconds, through the API too)."""
-    from app.campaigns import CampaignRef, campaign_status
+    from app.campaigns import CampaignRef
 
     ref = _do(lambda: CampaignRef(campaign_id=campaign_id))
-    here = _Here()
     try:
-        while True:
-            st = _act(campaign_status, ref, here=here)
-            if as_json:
-                print(st.model_dump_json())
-            else:
-                if watch:
-                    out.clear()
-                _print_status(st)
-            if not watch:
-                return
-            time.sleep(every)
+        with Session(_Here()) as here:
+            _watch_status(ref, here, watch, every, as_json)
     except KeyboardInterrupt:
         pass
+
+
+def _watch_status(ref, here, watch: bool, every: float, as_json: bool) -> None:
+    from app.campaigns import campaign_status
+
+    while True:
+        st = _act(campaign_status, ref, session=here)
+        if as_json:
+            print(st.model_dump_json())
+        else:
+            if watch:
+                out.clear()
+            _print_status(st)
+        if not watch:
+            return
+        _sleep(every)
 
 
 def _command(name: str, campaign_id: str, reason: Optional[str], actor: Optional[str]) -> None:

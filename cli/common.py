@@ -118,7 +118,7 @@ def local_only(s: Settings, what: str) -> None:
 
 def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str | None = None, default_actor: str | None = None,
         needs_person: str | None = None, reads_nothing: bool = False, server_tool: bool = False, db: str | None = None, engine=None,
-        as_principal=None) -> T:
+        as_principal=None, session: Session | None = None) -> T:
     """Run a use case that acts as a person: through the API with the token in
     remote mode, else here as ``--actor`` (development) or the local operator.
     Production without a token says how to get one (a person's acts need an
@@ -129,7 +129,8 @@ def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str |
     API route, run on the server itself as the local operator (in production
     too; with --api it says it has no route); ``db``: a --db given (local
     only); ``engine``: the database to run on here, or what opens it (default: the settings');
-    ``as_principal``: who a server tool acts as here (default: the local operator)."""
+    ``as_principal``: who a server tool acts as here (default: the local operator);
+    ``session``: run here in that session's context (its own database opener), kept between calls."""
     remote = remote_for(s)
     if remote is not None:
         from cli.remote import ROUTES, no_route
@@ -153,8 +154,11 @@ def act(use: Callable[..., Awaitable[T]], inp: Any, s: Settings, *, actor: str |
     principal = as_principal or principal_for(actor if actor is not None or s.environment == "production" else default_actor, s)
     if needs_person and principal.person_id is None:
         fail(2, "missing", needs_person)
+    call = (lambda ctx: use(ctx, principal, inp)) if inp is not None else (lambda ctx: use(ctx, principal))
+    if session is not None:
+        return use_case(call, s, session=session)
     here = engine() if callable(engine) else engine  # opened (and migrated) only when the command runs here
-    return use_case(lambda ctx: use(ctx, principal, inp) if inp is not None else use(ctx, principal), s, engine=here)
+    return use_case(call, s, engine=here)
 
 
 def fail(code: int, label: str, text: str) -> NoReturn:
@@ -175,23 +179,53 @@ def report(e: AppError) -> NoReturn:
     fail(e.exit_code, e.code.replace("_", " "), f"{e.field}: {e.message}" if e.field else e.message)
 
 
-def use_case(call: Callable[[Any], Awaitable[T]], s: Settings | None = None, *, engine=None) -> T:
+class Session:
+    """One event loop and one application context for a whole command that
+    runs use cases again and again (a launch's progress bar, ``status
+    --watch``): one Temporal connection and one database engine for the
+    command, not a new connection per poll. ``engine``: the database, or what
+    opens it (opened on the first call that runs here)."""
+
+    def __init__(self, engine=None) -> None:
+        self._engine = engine
+        self._runner: asyncio.Runner | None = None
+        self.ctx = None
+
+    def run(self, s: Settings, call: Callable[[Any], Awaitable[T]]) -> T:
+        if self._runner is None:
+            from app.context import AppContext
+
+            self._runner = asyncio.Runner()
+            self.ctx = AppContext(s, engine=self._engine() if callable(self._engine) else self._engine)
+        return self._runner.run(call(self.ctx))
+
+    def close(self) -> None:
+        if self.ctx is not None:
+            self.ctx.close()
+        if self._runner is not None:
+            self._runner.close()
+        self._runner = self.ctx = None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def use_case(call: Callable[[Any], Awaitable[T]], s: Settings | None = None, *, engine=None, session: Session | None = None) -> T:
     """Run ``call(ctx)`` in a fresh context (one engine, one Temporal client for
-    this process; ``engine``: one the command already holds) and turn every
-    error a person can fix into one line."""
-    from app.context import AppContext
-
-    ctx = AppContext(s or settings(), engine=engine)
-
-    async def go():
-        return await call(ctx)
-
+    this call; ``engine``: one the command already holds), or in ``session``'s
+    (kept for the next call), and turn every error a person can fix into one
+    line."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from app.errors import database_unavailable
 
+    own = session is None
+    session = session or Session(engine)
     try:
-        return asyncio.run(go())
+        return session.run(s or settings(), call)
     except (OperationalError, ProgrammingError) as e:
         db = database_unavailable(e)
         fail(db.exit_code, "unavailable", db.message)
@@ -203,7 +237,8 @@ def use_case(call: Callable[[Any], Awaitable[T]], s: Settings | None = None, *, 
         first = e.errors(include_input=False, include_url=False)[0]
         fail(2, "invalid", f"{'.'.join(str(p) for p in first['loc']) or '(input)'}: {first['msg']}")
     finally:
-        ctx.close()
+        if own:
+            session.close()
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

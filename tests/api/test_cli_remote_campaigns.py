@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import time
-import types
 import uuid
+
+import pytest
 
 from test_cli_remote import AUDITOR, SUPERVISOR, ok, one_line, served  # noqa: F401  (served: the fixture)
 
@@ -90,10 +91,10 @@ async def test_campaign_commands_print_the_same_through_the_api(served, monkeypa
         if len(naps) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli.campaigns, "time", types.SimpleNamespace(sleep=nap, time_ns=time.time_ns))
-    watched = ok(await served.remote(SUPERVISOR, "campaign", "status", there, "--watch", "--every", "0.5"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli.campaigns, "_sleep", nap)
+        watched = ok(await served.remote(SUPERVISOR, "campaign", "status", there, "--watch", "--every", "0.5"))
     assert watched.count(f"campaign {there} · plan {ids_there[1]}") == 2 and naps == [0.5, 0.5], watched
-    monkeypatch.setattr(cli.campaigns, "time", time)
 
     # a campaign fully started has nothing to pause: the same refusal
     assert alike(one_line(await served.local("campaign", "pause", here), 2), *ids_here) == alike(one_line(await served.remote(SUPERVISOR, "campaign", "pause", there), 2), *ids_there)

@@ -64,6 +64,30 @@ async def in_process(*args: str) -> Ran:
     return Ran(proc.returncode, out.decode())
 
 
+async def watched_status(campaign_id: str, polls: int) -> tuple[object, int]:
+    """``campaign status --watch`` run here for ``polls`` refreshes (then the
+    Ctrl-C a person would press), counting the connections it opens."""
+    import cli.campaigns
+    import service.temporal
+
+    real, opened, slept = service.temporal.connect, [], []
+
+    async def counted(*a, **kw):
+        opened.append(1)
+        return await real(*a, **kw)
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) >= polls:
+            raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(service.temporal, "connect", counted)
+        mp.setattr(cli.campaigns, "_sleep", sleep)
+        ran = await invoked("campaign", "status", campaign_id, "--watch", "--every", "0.2")
+    return ran, len(opened)
+
+
 async def test_plan_launch_status_cancel_and_redraw(dev_env, cli_env):
     engine, tq = cli_env
     cid = f"cli-{uuid.uuid4().hex[:6]}"
@@ -78,6 +102,9 @@ async def test_plan_launch_status_cancel_and_redraw(dev_env, cli_env):
         assert "5 reviews" in launched.output
         status = await in_process("campaign", "status", cid)
         assert status.exit_code == 0 and "started 5" in status.output and "5 started" in status.output, status.output
+        watched, connections = await watched_status(cid, polls=3)
+        assert watched.exit_code == 0 and watched.output.count("started 5") == 3, watched.output
+        assert connections == 1  # one connection for the whole watch, not one per poll
         refused = await in_process("campaign", "cancel", cid, "--reason", "  ")
         assert refused.exit_code == 2 and "reason" in refused.output
         cancelled = await in_process("campaign", "cancel", cid, "--reason", "replaced")
