@@ -51,6 +51,14 @@ class AppContext:
         return EventStore(self.engine)
 
     @cached_property
+    def review_states(self):
+        """Each review's folded state, brought up to date from its stream on
+        every read (app.review_states)."""
+        from app.review_states import ReviewStates
+
+        return ReviewStates(self.events)
+
+    @cached_property
     def projector(self):
         """The read models' projector (app.projections)."""
         from app.projections.registry import projector_for

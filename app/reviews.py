@@ -23,10 +23,10 @@ from app.principal import Principal
 from domain.assignment import Explanation
 from domain.commands import COMMANDS, parse_command
 from domain.errors import CommandRejected
-from domain.events import ReviewSpec, Subject, from_record
+from domain.events import ReviewSpec, Subject
 from domain.local_time import parse_deadline
 from domain.procedure import FIVE_STEPS, Role, Step, SubjectKind
-from domain.review import ReviewState, fold
+from domain.review import ReviewState
 from domain.rubric import SubjectLevel, UnitCategory
 
 ENVELOPE = frozenset({"kind", "actor_id", "reason", "supervisor_grant"})
@@ -40,8 +40,8 @@ ENVELOPE = frozenset({"kind", "actor_id", "reason", "supervisor_grant"})
 def state_from_log(ctx: AppContext, review_id: str) -> ReviewState:
     """The review rebuilt from its stream with the domain's fold: the same
     state the workflow holds (the auditor's cross-check proves it), without a
-    round trip to the engine."""
-    return fold(from_record(r) for r in ctx.events.read_stream(review_id))
+    round trip to the engine; folded incrementally (app.review_states)."""
+    return ctx.review_states.current(review_id)
 
 
 async def current_state(ctx: AppContext, review_id: str) -> ReviewState:

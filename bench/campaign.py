@@ -29,7 +29,7 @@ logical pages in use), the projection lag from an event's append to the
 projector's commit of it (p50/p99), and the peak RSS of this process (worker,
 projector and the simulated actors) and of the server during each phase.
 
-    .venv/bin/python -m bench.campaign [--reviews 1000] [--concurrency 200] [--no-floor] [--campaign-first] [--dir DIR] [--json FILE]
+    .venv/bin/python -m bench.campaign [--reviews 1000] [--concurrency 200] [--no-floor] [--campaign-first] [--dir DIR] [--json FILE] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ from app.projections.projector import Projector
 from app.projections.registry import all_projections
 from app.reviews import SendCommandInput, send_command, state_from_log
 from bench.bare_review import BareReview, BareReviewWithLocalActivity, noop
+from bench.profile_split import split, table as cpu_table
 from bench.reviews import free_port, process_cpu
+from bench.spy import Spy
 from config.logging import configure_logging
 from config.settings import Settings
 from directory.service import spec_from_assignment
@@ -127,12 +129,18 @@ def sqlite_bytes(path: Path) -> int:
 class Phase:
     """Wall time, CPU of this process and of the server, and both peak RSS."""
 
+    profile_dir: Path | None = None  # --profile: py-spy samples each phase (bench.spy)
+    rate = 200
+
     def __init__(self, name: str, n: int, server_pid: int) -> None:
         self.name, self.n, self.server_pid = name, n, server_pid
+        self.spy: Spy | None = None
 
     def __enter__(self) -> "Phase":
         for pid in (os.getpid(), self.server_pid):
             reset_peak_rss(pid)
+        if self.profile_dir is not None:
+            self.spy = Spy(self.profile_dir, self.name, self.rate).__enter__()
         self.cpu0, self.server0, self.t0 = time.process_time(), process_cpu(self.server_pid), time.perf_counter()
         return self
 
@@ -141,9 +149,12 @@ class Phase:
         self.cpu = time.process_time() - self.cpu0
         self.server_cpu = process_cpu(self.server_pid) - self.server0
         self.rss, self.server_rss = peak_rss_mib(os.getpid()), peak_rss_mib(self.server_pid)
+        if self.spy is not None:
+            self.spy.__exit__(*exc)
 
     def report(self) -> dict:
-        return {
+        split_ms = {"cpu_ms_per_review": cpu_table(split(self.spy.out), self.rate, self.n, self.server_cpu)} if self.spy is not None and self.spy.out.exists() else {}
+        return split_ms | {
             "seconds": round(self.seconds, 2), "per_s": round(self.n / self.seconds, 2), "per_min": round(self.n / self.seconds * 60, 1),
             "process_cpu_ms_per_review": round(self.cpu / self.n * 1000, 2), "server_cpu_ms_per_review": round(self.server_cpu / self.n * 1000, 2),
             "process_peak_rss_mib": self.rss, "server_peak_rss_mib": self.server_rss,
@@ -443,11 +454,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dir", type=Path, default=None, help="where the run's data dir is made (default: the system's temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the temp data dir (the engine's and the log's SQLite files)")
     ap.add_argument("--json", type=Path, default=None, help="also write the JSON here")
+    ap.add_argument("--profile", type=Path, default=None, help="directory for py-spy profiles of each phase (CPU per review split by bench.profile_split)")
     args = ap.parse_args(argv)
     if args.reviews < 3:
         ap.error("--reviews: at least 3 (the smallest synthetic organization)")
     if args.concurrency < 1:
         ap.error("--concurrency: at least 1")
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        Phase.profile_dir = args.profile
     configure_logging("console", "WARNING")
     result = asyncio.run(run(args.reviews, args.concurrency, args.batch_size, args.seed, not args.no_floor, args.keep, args.campaign_first, args.dir))
     print(table(result))

@@ -22,9 +22,6 @@ import asyncio
 import json
 import os
 import resource
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -37,6 +34,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from bench.bare_review import BareReview, BareReviewWithLocalActivity, noop
 from bench.profile_split import split, table
+from bench.spy import Spy
 from config.logging import configure_logging
 from config.settings import Settings
 from directory.service import iter_assignments, load_example, review_spec_for
@@ -72,18 +70,10 @@ class Phase:
 
     def __init__(self, name: str, n: int, server_pid: int, profile_dir: Path | None, rate: int) -> None:
         self.name, self.n, self.server_pid, self.profile_dir, self.rate = name, n, server_pid, profile_dir, rate
-        self.spy: subprocess.Popen | None = None
+        self.spy: Spy | None = None
 
     def __enter__(self) -> "Phase":
-        if self.profile_dir is not None:
-            self.out = self.profile_dir / f"{self.name}.txt"
-            k = 1
-            while self.out.exists():  # one file per round
-                k += 1
-                self.out = self.profile_dir / f"{self.name}-{k}.txt"
-            spy = Path(sys.executable).parent / "py-spy"
-            self.spy = subprocess.Popen([str(spy), "record", "--pid", str(os.getpid()), "--rate", str(self.rate), "--format", "raw", "--nonblocking", "--gil", "-o", str(self.out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(1.0)  # attached before the phase starts
+        self.spy = Spy(self.profile_dir, self.name, self.rate).__enter__() if self.profile_dir is not None else None
         self.server0, self.self0 = process_cpu(self.server_pid), time.process_time()
         self.t0 = time.perf_counter()
         return self
@@ -93,13 +83,12 @@ class Phase:
         self.server_cpu = process_cpu(self.server_pid) - self.server0
         self.worker_cpu = time.process_time() - self.self0
         if self.spy is not None:
-            self.spy.send_signal(signal.SIGINT)
-            self.spy.wait(timeout=120)
+            self.spy.__exit__(*exc)
 
     def report(self) -> dict:
         out = {"seconds": round(self.seconds, 2), "per_min": round(self.n / self.seconds * 60, 1), "worker_process_cpu_ms_per_review": round(self.worker_cpu / self.n * 1000, 2), "server_cpu_ms_per_review": round(self.server_cpu / self.n * 1000, 2)}
-        if self.spy is not None and self.out.exists():
-            out["cpu_ms_per_review"] = table(split(self.out), self.rate, self.n, self.server_cpu)
+        if self.spy is not None and self.spy.out.exists():
+            out["cpu_ms_per_review"] = table(split(self.spy.out), self.rate, self.n, self.server_cpu)
         return out
 
 

@@ -400,10 +400,13 @@ class EventStore:
 
     # ---- read --------------------------------------------------------------
 
-    def read_stream(self, stream_id: str, *, until: datetime | None = None) -> list[EventRecord]:
+    def read_stream(self, stream_id: str, *, until: datetime | None = None, from_version: int = 1) -> list[EventRecord]:
         """The stream in version order; with ``until``, only events that occurred
-        (workflow time) at or before it."""
+        (workflow time) at or before it; with ``from_version``, only that
+        version and the later ones (a reader bringing its fold up to date)."""
         q = select(events_t).where(events_t.c.stream_id == stream_id)
+        if from_version > 1:
+            q = q.where(events_t.c.version >= from_version)
         if until is not None:
             q = q.where(events_t.c.occurred_at <= until)
         with self.engine.connect().execution_options(sqlite_deferred=True) as conn:

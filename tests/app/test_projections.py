@@ -108,3 +108,39 @@ def test_lists_page_by_cursor_and_show_each_principal_what_concerns_them(filled,
         asyncio.run(list_reviews(ctx, OFFICE, ListReviewsInput(cursor="not-a-cursor!")))
     with pytest.raises(Forbidden):
         asyncio.run(task_inbox(ctx, person("P-R0001"), InboxInput(person_id="P-R0002")))
+
+
+def test_a_projector_takes_up_rows_another_projector_moved_on_not_the_states_it_kept(engine):
+    """Projector A keeps the states it wrote; projector B (another process)
+    then projects later events of the same reviews. When A goes on, it must
+    start from B's rows, not from its own stale copies: the rows then equal
+    a rebuild's."""
+    from datetime import datetime, timezone
+
+    from domain import commands as c
+    from domain.events import from_record, to_records
+    from domain.review import decide, fold
+    from service import demo
+
+    store = EventStore(engine)
+    populate(store, 6, REVIEWERS)
+    moved = ["rv-bench-000002", "rv-bench-000004"]  # open, nothing recorded yet
+
+    def then(command_of) -> None:
+        for rid in moved:
+            state = fold(from_record(r) for r in store.read_stream(rid))
+            events = decide(state, command_of(state), datetime.now(timezone.utc))
+            store.append(rid, state.version, to_records(rid, state.version, events))
+
+    a, b = projector_for(engine), projector_for(engine)
+    a.catch_up()
+    then(lambda s: demo.findings(s.spec))
+    b.catch_up()
+    then(lambda s: c.CloseInvestigation(actor_id=s.spec.reviewer_id))
+    a.catch_up()
+    projected = rows(engine)
+    with engine.connect() as conn:
+        steps = dict(conn.execute(select(review_summaries.c.review_id, review_summaries.c.step).where(review_summaries.c.review_id.in_(moved))).all())
+    assert steps == {rid: "solicit_opinions" for rid in moved}
+    projector_for(engine).rebuild()
+    assert rows(engine) == projected
