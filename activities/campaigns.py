@@ -92,13 +92,11 @@ class CampaignActivities:
         if stored is None:
             raise ValueError(f"campaign {inp.campaign_id} has no stored plan")
         spec, _, _ = stored
-        entries = await asyncio.to_thread(self.store.entries, inp.campaign_id, inp.offset, inp.limit)
+        reviews = await asyncio.to_thread(self._specs, inp.campaign_id, spec.deadlines, inp.offset, inp.limit)
         gate = asyncio.Semaphore(PARALLEL_STARTS)
         activity.heartbeat()
 
-        async def one(e: PlanEntry) -> bool:
-            d = await asyncio.to_thread(self.directory.load_neighbourhood, e.subject_id)
-            review = spec_from_assignment(assignment_of(e), d, review_id=review_id_for(inp.campaign_id, e.subject_id), campaign_id=inp.campaign_id, supervisor_ids=self.supervisor_ids, deadlines=spec.deadlines)
+        async def one(review: ReviewSpec) -> bool:
             async with gate:
                 try:
                     await self.calls.start_review(self.client, review, self.task_queue, visible=self.visible, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
@@ -108,10 +106,18 @@ class CampaignActivities:
                 finally:
                     activity.heartbeat()
 
-        fresh = await asyncio.gather(*(one(e) for e in entries))
+        fresh = await asyncio.gather(*(one(r) for r in reviews))
         started = sum(fresh)
         log.info("campaign_reviews_started", campaign=inp.campaign_id, offset=inp.offset, started=started, existing=len(fresh) - started)
-        return StartBatchResult(seen=len(entries), started=started, existing=len(fresh) - started)
+        return StartBatchResult(seen=len(reviews), started=started, existing=len(fresh) - started)
+
+    def _specs(self, campaign_id: str, deadlines, offset: int, limit: int) -> list[ReviewSpec]:
+        """The page's review specs, its subjects' neighbourhoods read at once
+        (a few queries per tree level for the page, not several per subject)."""
+        entries = self.store.entries(campaign_id, offset, limit)
+        d = self.directory.load_neighbourhoods(e.subject_id for e in entries)
+        return [spec_from_assignment(assignment_of(e), d, review_id=review_id_for(campaign_id, e.subject_id), campaign_id=campaign_id, supervisor_ids=self.supervisor_ids,
+                                     deadlines=deadlines) for e in entries]
 
     @activity.defn(name=CANCEL_REVIEWS)
     async def cancel_reviews(self, inp: CancelBatchInput) -> CancelBatchResult:

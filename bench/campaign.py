@@ -324,10 +324,10 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
 
         # the commands each review will be sent, from the spec its start activity builds
         today = date.today()
-        directory = DirectoryStore(engine)
+        neighbourhoods = DirectoryStore(engine).load_neighbourhoods(e.subject_id for e in plan.entries)
         commands = []
         for e in plan.entries:
-            rspec = spec_from_assignment(assignment_of(e), directory.load_neighbourhood(e.subject_id), review_id=review_id_for(cid, e.subject_id), campaign_id=cid,
+            rspec = spec_from_assignment(assignment_of(e), neighbourhoods, review_id=review_id_for(cid, e.subject_id), campaign_id=cid,
                                          supervisor_ids=("office",), deadlines=spec.deadlines)
             commands.append(on_time_commands(rspec, today))
 

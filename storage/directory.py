@@ -212,51 +212,55 @@ class DirectoryStore:
         parent chain (to see cycles and orphans), its guide and the parent's
         leadership team; for a person, every unit they lead or belong to. The
         rules are local, so they give the same answer here as on the whole."""
-        with self._reader() as conn:
-            units: dict[str, Unit] = {}
-            members: list[Membership] = []
+        return self.load_neighbourhoods([subject_id])
 
-            def fetch(ids: Iterable[str]) -> list[Unit]:
-                want = [i for i in set(ids) if i and i not in units]
-                if not want:
-                    return []
-                got = [_unit_from_row(r) for r in conn.execute(select(*(units_t.c[c] for c in _UNIT_COLS)).where(units_t.c.id.in_(want)))]
-                for u in got:
-                    units[u.id] = u
+    def load_neighbourhoods(self, subject_ids: Iterable[str]) -> Directory:
+        """The neighbourhoods of many subjects at once, as one directory (their
+        union: the rules being local, each subject's answer is the same in it
+        as in its own neighbourhood, or in the whole). A campaign's start
+        activity reads a page of subjects in a few queries per tree level
+        instead of several per subject. A subject the directory does not hold
+        is simply not in it."""
+        ids = sorted(set(subject_ids))
+        unit_ids, person_ids = [i for i in ids if is_unit_id(i)], [i for i in ids if not is_unit_id(i)]
+        units: dict[str, Unit] = {}
+        members: set[Membership] = set()
+        with self._reader() as conn:
+
+            def rows(query, column, values: Iterable[str]):
+                values = sorted(set(values))
+                for i in range(0, len(values), CHUNK):
+                    yield from conn.execute(query.where(column.in_(values[i:i + CHUNK])))
+
+            def fetch(wanted: Iterable[str]) -> list[Unit]:
+                got = [_unit_from_row(r) for r in rows(select(*(units_t.c[c] for c in _UNIT_COLS)), units_t.c.id, (i for i in wanted if i and i not in units))]
+                units.update((u.id, u) for u in got)
                 return got
 
-            if is_unit_id(subject_id):
-                got = fetch([subject_id])
-                if not got:
-                    return Directory.build([], [])
-                u = got[0]
-                cursor = u
-                while cursor.parent_id and cursor.parent_id not in units:
-                    up = fetch([cursor.parent_id])
-                    if not up:
-                        break
-                    cursor = up[0]
-                if u.guided_by:
-                    fetch([u.guided_by])
-                if u.parent_id and u.parent_id in units:
-                    members = [Membership(r[0], r[1], Role(r[2])) for r in conn.execute(
-                        select(memberships_t.c.person_id, memberships_t.c.unit_id, memberships_t.c.role).where(
-                            and_(memberships_t.c.unit_id == u.parent_id, memberships_t.c.role == Role.LEADERSHIP.value)))]
-                person_ids = {x for x in (u.leader_id, u.overseen_by) if x}
-            else:
-                exists = conn.execute(select(people_t.c.id).where(people_t.c.id == subject_id)).first()
-                if exists is None:
-                    return Directory.build([], [])
-                members = [Membership(r[0], r[1], Role(r[2])) for r in conn.execute(
-                    select(memberships_t.c.person_id, memberships_t.c.unit_id, memberships_t.c.role).where(memberships_t.c.person_id == subject_id))]
-                led = [r[0] for r in conn.execute(select(units_t.c.id).where(units_t.c.leader_id == subject_id))]
-                fetch([m.unit_id for m in members] + led)
-                person_ids = {subject_id}
-            person_ids |= {u.leader_id for u in units.values() if u.leader_id}
-            person_ids |= {m.person_id for m in members}
-            people = [Person(id=r[0], name=r[1], email=r[2]) for r in conn.execute(
-                select(people_t.c.id, people_t.c.name, people_t.c.email).where(people_t.c.id.in_(sorted(person_ids))))]
-            return Directory.build(units.values(), people, members)
+            def membership_rows(column, values: Iterable[str], *conditions):
+                query = select(memberships_t.c.person_id, memberships_t.c.unit_id, memberships_t.c.role).where(*conditions) if conditions else \
+                    select(memberships_t.c.person_id, memberships_t.c.unit_id, memberships_t.c.role)
+                return {Membership(r[0], r[1], Role(r[2])) for r in rows(query, column, values)}
+
+            subjects = fetch(unit_ids)
+            level = subjects
+            while level:  # the parent chains, a tree level per query
+                level = fetch(u.parent_id for u in level if u.parent_id and u.parent_id not in units)
+            fetch(u.guided_by for u in subjects if u.guided_by)
+            parents = [u.parent_id for u in subjects if u.parent_id and u.parent_id in units]
+            members |= membership_rows(memberships_t.c.unit_id, parents, memberships_t.c.role == Role.LEADERSHIP.value)
+            wanted_people = {x for u in subjects for x in (u.leader_id, u.overseen_by) if x}
+            persons = [r[0] for r in rows(select(people_t.c.id), people_t.c.id, person_ids)]
+            own = membership_rows(memberships_t.c.person_id, persons)
+            members |= own
+            led = [r[0] for r in rows(select(units_t.c.id), units_t.c.leader_id, persons)]
+            fetch([m.unit_id for m in own] + led)
+            wanted_people |= set(persons)
+            wanted_people |= {u.leader_id for u in units.values() if u.leader_id}
+            wanted_people |= {m.person_id for m in members}
+            people = [Person(id=r[0], name=r[1], email=r[2]) for r in rows(select(people_t.c.id, people_t.c.name, people_t.c.email), people_t.c.id, wanted_people)]
+        return Directory.build(sorted(units.values(), key=lambda u: u.id), sorted(people, key=lambda p: p.id),
+                               sorted(members, key=lambda m: (m.unit_id, m.role.value, m.person_id)))
 
     # ---- look-ups, a page at a time (keyset on the id) --------------------
 

@@ -109,3 +109,42 @@ def test_an_address_is_stored_and_a_changed_one_is_a_change_without_the_address(
     assert [(c.kind, c.person_id, c.field, c.before, c.after) for c in result.changes] == [(ChangeKind.PERSON_CHANGED, pid, "email", None, None)]
     assert store.load().people[pid].email == "li@example.org" and store.load_neighbourhood(pid).people[pid].email == "li@example.org"
     assert store.replace(store.load(), source="v3").unchanged
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_a_page_of_neighbourhoods_read_at_once_gives_every_subject_the_spec_the_whole_directory_gives(engine, seed):
+    """A campaign's start activity reads a page of subjects' neighbourhoods in
+    one go (``load_neighbourhoods``); each review's spec (display name,
+    explanation) must be what the subject's own neighbourhood and the whole
+    directory give, and so must the assignment the rules derive there (who
+    reviews, why). Pages cut at random through a synthetic organization."""
+    import random
+
+    from directory.service import spec_from_assignment
+    from domain.assignment import assign_subject
+    from domain.procedure import StepDeadlines
+    from domain.coverage import plan as plan_reviews
+
+    d = generate(300, seed=seed)
+    store = DirectoryStore(engine)
+    store.replace(d, source="gen")
+    whole = store.load()
+    derivation, _ = plan_reviews(whole, rubric())
+    assignments = derivation.assignments
+    kw = dict(review_id="rv-x", campaign_id="c", supervisor_ids=("office",), deadlines=StepDeadlines())
+    rng = random.Random(seed)
+    order = list(assignments)
+    rng.shuffle(order)
+    pages = []
+    while order:
+        size = rng.randint(1, 60)
+        pages.append(order[:size])
+        order = order[size:]
+    for page in pages:
+        union = store.load_neighbourhoods([a.subject_id for a in page] + ["U-NOWHERE", "P-NOBODY"])
+        assert "U-NOWHERE" not in union.units and "P-NOBODY" not in union.people
+        for a in page:
+            assert assign_subject(union, a.subject_id, rubric()) == assign_subject(whole, a.subject_id, rubric()) == a
+            expected = spec_from_assignment(a, whole, **kw)
+            assert spec_from_assignment(a, union, **kw) == expected
+            assert spec_from_assignment(a, store.load_neighbourhood(a.subject_id), **kw) == expected
