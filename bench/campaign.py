@@ -16,6 +16,9 @@ does. Then, in this order:
    a server database that already holds them: any bias is against the review
    (``--campaign-first`` turns the order round, for a long run that may be
    stopped before the end: every phase notes its figures on stderr as it ends);
+   then the floor of the launch: the review workflow itself started N times
+   by plain ``service.reviews.start_review`` (its real input and search
+   attributes, the worker and projector running), opened, and terminated;
 2. the campaign: planned and launched through ``app.campaigns`` (the plan id
    of the dry run), every review driven through all five steps by simulated
    actors through ``app.reviews.send_command`` as the reviewer or the
@@ -76,7 +79,7 @@ from domain.commands import Command
 from domain.procedure import ReviewMethod
 from service.demo import on_time_commands
 from service.devserver import start_dev_server
-from service.reviews import UPDATE_ATTEMPTS, wait_opened
+from service.reviews import UPDATE_ATTEMPTS, start_review, wait_opened
 from service.temporal import connect, register_search_attributes
 from storage.db import make_engine
 from storage.directory import DirectoryStore
@@ -325,10 +328,11 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
         # the commands each review will be sent, from the spec its start activity builds
         today = date.today()
         neighbourhoods = DirectoryStore(engine).load_neighbourhoods(e.subject_id for e in plan.entries)
-        commands = []
+        commands, rspecs = [], []
         for e in plan.entries:
             rspec = spec_from_assignment(assignment_of(e), neighbourhoods, review_id=review_id_for(cid, e.subject_id), campaign_id=cid,
                                          supervisor_ids=("office",), deadlines=spec.deadlines)
+            rspecs.append(rspec)
             commands.append(on_time_commands(rspec, today))
 
         async def yardsticks() -> None:
@@ -336,13 +340,30 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
             if floor:
                 out["bare_la"] = await bare_phase(client, "bare_la", BareReviewWithLocalActivity, [noop], commands, concurrency, spid)
 
+        async def review_starts() -> dict:
+            """The launch's floor: the review workflow itself started N times by
+            plain ``start_review`` (its real input and search attributes, as
+            many in flight as the start activity keeps), with the worker and the
+            projector running as in the launch; each then opens (its first task
+            appends the opening events) and is terminated before the campaign."""
+            raw = [r.model_copy(update={"review_id": f"rv-raw-{cid}-{r.subject.subject_id}", "campaign_id": f"raw-{cid}"}) for r in rspecs]
+            with Phase("review.start", n, spid) as started:
+                handles = await gathered(n, PARALLEL_STARTS, lambda i: start_review(client, raw[i], settings.task_queue))
+            note("review.start", **started.report())
+            end = time.monotonic() + OPEN_TIMEOUT
+            while any(ctx.events.stream_version(r.review_id) == 0 for r in raw) and time.monotonic() < end:
+                await asyncio.sleep(1.0)
+            await gathered(n, PARALLEL_STARTS, lambda i: handles[i].terminate("bench.campaign: the launch's floor is measured"))
+            return started.report()
+
         if not campaign_first:
             await yardsticks()
-        bytes0 = {"engine": sqlite_bytes(engine_db), "event_log": sqlite_bytes(log_db)}
         stop = asyncio.Event()
         projector = TimedProjector(engine, ctx.events, all_projections())
         projecting = asyncio.create_task(projector.run(stop, settings.projection_poll_seconds))
         async with build_worker(client, engine, settings.task_queue, supervisor_ids=("office",), deadlines=settings.step_deadlines()):
+            out["review_start"] = await review_starts()
+            bytes0 = {"engine": sqlite_bytes(engine_db), "event_log": sqlite_bytes(log_db)}
             handle = client.get_workflow_handle(workflow_id_of(cid))
             with Phase("campaign.launch", n, spid) as launched:
                 await campaigns.launch(OFFICE, spec, plan.plan_id, batch_size=batch_size, count_every_seconds=5)
@@ -405,6 +426,8 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
         "launch": {"ratio": round(launch_ratio, 3), "target": TARGET_LAUNCH, "needed_per_s": round(TARGET_LAUNCH * bare["start"]["per_s"], 2), "met": launch_ratio >= TARGET_LAUNCH},
         "completion": {"ratio": round(completion_ratio, 3), "target": TARGET_COMPLETION, "needed_per_min": round(TARGET_COMPLETION * bare["complete"]["per_min"], 1), "met": completion_ratio >= TARGET_COMPLETION},
     }
+    out["targets"]["launch"]["ratio_vs_review_start"] = round(camp_launch["per_s"] / out["review_start"]["per_s"], 3)
+    out["targets"]["launch"]["review_start_vs_raw"] = round(out["review_start"]["per_s"] / bare["start"]["per_s"], 3)
     if floor:
         out["targets"]["completion"]["ratio_vs_bare_la"] = round(camp_complete["per_min"] / out["bare_la"]["complete"]["per_min"], 3)
         out["targets"]["completion"]["bare_la_vs_bare"] = round(out["bare_la"]["complete"]["per_min"] / bare["complete"]["per_min"], 3)
@@ -424,6 +447,8 @@ def table(r: dict) -> str:
         ("completed reviews/min", f"{c['complete']['per_min']:.0f}", f"bare workflow {b['complete']['per_min']:.0f}/min", f"{t['completion']['ratio']:.2f}x",
          f">= {TARGET_COMPLETION}x = {t['completion']['needed_per_min']:.0f}/min: {verdict(t['completion'])}"),
     ]
+    rows.insert(1, ("  floor: the review workflow's own start", f"{r['review_start']['per_s']:.1f}", "start_review, worker running", f"{t['launch']['review_start_vs_raw']:.2f}x",
+                    f"launch/floor {t['launch']['ratio_vs_review_start']:.2f}x"))
     if la:
         rows.append(("  floor: bare + no-op local activity", f"{la['complete']['per_min']:.0f}", "", f"{t['completion']['bare_la_vs_bare']:.2f}x", f"review/floor {t['completion']['ratio_vs_bare_la']:.2f}x"))
     lag = c["projection_lag_s"]
@@ -449,7 +474,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--concurrency", type=int, default=200, help="reviews driven at once (the same for the bare workflow)")
     ap.add_argument("--batch-size", type=int, default=200, help="the campaign's reviews started per batch")
     ap.add_argument("--seed", type=int, default=1, help="of the synthetic organization")
-    ap.add_argument("--no-floor", action="store_true", help="skip the bare + local activity yardstick")
+    ap.add_argument("--no-floor", action="store_true", help="skip the completion's floor (the bare + local activity yardstick); the launch's floor always runs")
     ap.add_argument("--campaign-first", action="store_true", help="run the campaign before the yardsticks (a long run that may be stopped measures it first)")
     ap.add_argument("--dir", type=Path, default=None, help="where the run's data dir is made (default: the system's temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the temp data dir (the engine's and the log's SQLite files)")

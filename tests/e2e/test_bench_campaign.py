@@ -26,7 +26,8 @@ def test_the_campaign_benchmark_runs_on_five_reviews(tmp_path):
     assert c["engine_sqlite_bytes_per_review"] > 0 and c["event_log_sqlite_bytes_per_review"] > 0
     lag = c["projection_lag_s"]
     assert lag["events"] == 5 * 16 and 0 <= lag["p50"] <= lag["p99"]  # every event of the five reviews was projected
-    for phase in (c["launch"], c["complete"], got["bare"]["start"], got["bare"]["complete"]):
+    for phase in (c["launch"], c["complete"], got["bare"]["start"], got["bare"]["complete"], got["review_start"]):
         assert phase["per_s"] > 0 and phase["process_peak_rss_mib"] > 0 and phase["server_peak_rss_mib"] > 0
     assert set(got["targets"]) == {"launch", "completion"}
-    assert "launch (reviews started/s)" in run.stdout and "completed reviews/min" in run.stdout
+    assert "launch (reviews started/s)" in run.stdout and "completed reviews/min" in run.stdout and "the review workflow's own start" in run.stdout
+    assert got["targets"]["launch"]["ratio_vs_review_start"] > 0
