@@ -65,6 +65,7 @@ class ReviewWorkflow:
         self._revision = inp.revision
         self._timezone = inp.timezone  # the zone people read the notification texts in
         self._tz = zone(inp.timezone) if inp.timezone else DEFAULT_TZ
+        self._validated: tuple[str, ReviewState, object, list[ev.DomainEvent]] | None = None  # see _decided_in_validation
 
     # ---- the procedure -----------------------------------------------------
 
@@ -173,11 +174,13 @@ class ReviewWorkflow:
     async def command(self, inp: CommandInput) -> CommandResult:
         await workflow.wait_condition(lambda: self._state.spec is not None)  # arrived with the start
         async with self._lock:
-            try:
-                events = decide(self._state, parse_command(inp.command), workflow.now())
-            except CommandRejected as err:  # the state moved between validation and now
-                raise _rejected(err) from None
             info = workflow.current_update_info()
+            events = self._decided_in_validation(info.id if info else None)
+            if events is None:
+                try:
+                    events = decide(self._state, parse_command(inp.command), workflow.now())
+                except CommandRejected as err:  # the state moved between validation and now
+                    raise _rejected(err) from None
             await self._record(events, causation=f"update:{info.id}" if info else None)
         return CommandResult(review_id=self._state.spec.review_id, step=self._state.step, version=self._state.version, events=[e.event_type for e in events])
 
@@ -189,9 +192,24 @@ class ReviewWorkflow:
                 raise CommandRejected("kind", f"{command.kind} is issued by the review's clock, not by a person")  # type: ignore[attr-defined]
             if self._state.spec is None:
                 return  # the review's opening events are being recorded; the handler decides once they are
-            decide(self._state, command, workflow.now())
+            events = decide(self._state, command, workflow.now())
         except CommandRejected as err:
             raise _rejected(err) from None
+        info = workflow.current_update_info()
+        if info is not None:
+            self._validated = (info.id, self._state, workflow.now(), events)
+
+    def _decided_in_validation(self, update_id: str | None) -> list[ev.DomainEvent] | None:
+        """The events the validator decided for this update, if the handler
+        runs on the very state and at the very time it decided them (the same
+        activation, nothing recorded in between): deciding is pure, so they are
+        what deciding again would give, and a command costs one decide, not
+        two. A replay runs no validator and decides in the handler: the same
+        events either way."""
+        got, self._validated = self._validated, None
+        if got is not None and got[0] == update_id and got[1] is self._state and got[2] == workflow.now():
+            return got[3]
+        return None
 
     @workflow.query(name="state")
     def state(self) -> ReviewState:

@@ -209,3 +209,29 @@ async def test_a_shape_rejection_reaches_the_caller_as_command_rejected(dev_env,
         err = await rejected(client, store, spec.review_id, shapeless_findings(spec))
     assert isinstance(err, CommandRejected)
     assert err.field.endswith("findings")
+
+
+async def test_a_command_is_decided_once_the_validator_s_decision_is_what_the_handler_records(dev_env, log_engine, store, task_queue, monkeypatch):
+    """The validator decides a command on the state the handler then runs on
+    (same activation): the handler records those events instead of deciding
+    again. Nine commands, nine decisions (was eighteen), and the review's log
+    is what it always was (the fold of the stored stream is the final state)."""
+    import workflows.review as review_module
+
+    decided: list[str] = []
+    real = review_module.decide
+
+    def counted(state, command, now):
+        decided.append(command.kind)
+        return real(state, command, now)
+
+    monkeypatch.setattr(review_module, "decide", counted)
+    client, spec = dev_env.client, branch_spec()
+    async with running_worker(dev_env, log_engine, task_queue):
+        await start_review(client, spec, task_queue)
+        result, cmds = await drive_on_time(client, spec, date.today())
+    assert result.final_step is Step.CLOSED
+    people = [k for k in decided if k in {cmd.kind for cmd in cmds}]
+    assert len(people) == len(cmds) == 9, decided
+    assert folded(store, spec.review_id).step is Step.CLOSED
+    assert_stream_intact(store.read_stream(spec.review_id))
