@@ -51,6 +51,25 @@ def test_an_append_on_a_connection_the_server_dropped_is_retried_on_a_new_one(pg
     assert store._local.conn is fresh
 
 
+def test_a_writer_connection_closed_on_this_side_is_replaced_too(pg_engine):
+    """Not only a server cut: a connection closed on the client side (psycopg
+    calls it ``closed`` but not ``broken``, a word kept for a connection the
+    server lost) is as unusable, and the next append replaces it and goes
+    through, once. Requiring both words would raise "the connection is
+    closed" at every later append of that thread."""
+    store = EventStore(pg_engine)
+    store.append("rv-1", 0, [rec("rv-1", 1, n=1)])
+    closed = store._local.conn
+    closed.close()
+    assert closed.closed and not closed.broken
+
+    stored = store.append("rv-1", 1, [rec("rv-1", 2, n=2)])
+
+    assert [(r.version, r.position) for r in stored] == [(2, 2)]
+    assert store._local.conn is not closed and not store._local.conn.closed
+    assert [r.version for r in store.read_stream("rv-1")] == [1, 2] and store.head_position() == 2
+
+
 def test_a_connection_that_stays_lost_fails_the_append_after_one_retry(pg_engine, monkeypatch):
     """Two attempts, not a loop: a server that stays away is an error the
     activity's own retry policy deals with."""
