@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import pickle
 
+import pytest
+
 from sqlalchemy import event, select
 
 from domain.events import EventRecord
@@ -76,3 +78,24 @@ def test_a_successful_append_reads_nothing_back_through_the_engine(engine):
     assert seen == [] and checkouts == []
     assert [(r.version, r.position) for r in stored] == [(2, 2), (3, 3)]
     assert store.read_stream("rv-1")[1:] == stored
+
+
+def test_a_batch_with_a_record_of_another_stream_or_out_of_order_is_refused_naming_it(engine):
+    """Each record must be the stream's next version, in order: one that is
+    not (another stream's, a version skipped) is a programming error, refused
+    as ``ValueError`` before anything is written, naming the record (its
+    index in the batch), what it is and what was expected there. Checking
+    the stream *and* the version (not either alone) is what refuses a record
+    of another stream at the right version."""
+    store = EventStore(engine)
+    store.append("rv-1", 0, [rec("rv-1", 1, n=1)])
+    with pytest.raises(ValueError) as info:
+        store.append("rv-1", 1, [rec("rv-1", 2, n=2), rec("rv-2", 3, n=3)])
+    assert str(info.value) == "record 1 is rv-2@3, expected rv-1@3"
+    with pytest.raises(ValueError) as info:
+        store.append("rv-1", 1, [rec("rv-1", 2, n=2), rec("rv-1", 4, n=4)])
+    assert str(info.value) == "record 1 is rv-1@4, expected rv-1@3"
+    with pytest.raises(ValueError) as info:
+        store.append("rv-1", 1, [rec("rv-2", 2, n=2)])
+    assert str(info.value) == "record 0 is rv-2@2, expected rv-1@2"
+    assert store.stream_version("rv-1") == 1 and store.stream_version("rv-2") == 0 and store.head_position() == 1
