@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from log_builders import drop_append_only_triggers, fill, position_of, raw, rec
-from storage.canonical import GENESIS_HASH, chain_hash, header_text, record_header
+from storage.canonical import GENESIS_HASH, RAW_COLUMNS, chain_hash, header_text, raw_hash, record_header
 from storage.checkpoints import all_checkpoints, checkpoint_message, write_checkpoint
 from storage.eventlog import EventStore
 from storage.merkle import merkle_root
@@ -220,8 +220,12 @@ def test_a_root_given_by_hand_for_a_longer_log_says_it_expects_the_events(engine
     assert _lines(report) == ["position 19: deleted: the log ends at position 18 and the root given by hand for size 20 expects 20 events: the tail was deleted"]
 
 
-def _forge_after_head(engine, store) -> int:
-    """A correctly chained and hashed event of rv-a, past the head."""
+def _forge_after_head(engine, store, *, stored_text: bool = False) -> int:
+    """A correctly chained event of rv-a, past the head. Its times are bound
+    as datetimes: on PostgreSQL the row then hashes correctly; SQLite stores
+    the driver's text for them, which is not the log's, so there the row's
+    hash fails too. ``stored_text``: bind the log's own text (``ts_text``), so
+    the row hashes correctly on SQLite as well."""
     last = store.read_stream("rv-a")[-1]
     pos = store.head_position() + 1
     at = ts_text(last.occurred_at)  # the very text stored: the forged row's hash checks out
@@ -231,7 +235,7 @@ def _forge_after_head(engine, store) -> int:
         engine,
         "INSERT INTO events (stream_id, version, position, event_type, schema_version, occurred_at, recorded_at, actor_id, actor_role, reason, causation_id, payload, prev_hash, hash) "
         "VALUES ('rv-a', :v, :p, 'test.noted', 1, :t, :t, 'p-forger', 'reviewer', NULL, NULL, :payload, :prev, :h)",
-        v=last.version + 1, p=pos, t=last.occurred_at, payload=payload, prev=last.hash, h=h,
+        v=last.version + 1, p=pos, t=at if stored_text else last.occurred_at, payload=payload, prev=last.hash, h=h,
     )
     return pos
 
@@ -244,6 +248,18 @@ def test_an_event_past_the_head_is_inserted_in_the_log_and_in_its_stream(engine,
     assert _lines(alone) == expected
     assert (alone.events, alone.streams, alone.last_position, alone.head_position) == (7, 1, pos, 18)
     assert verify_stream(engine, "rv-b").ok
+
+
+def test_a_correctly_hashed_event_past_the_head_is_named_with_its_stream_on_sqlite_too(engine, signer, store):
+    """The verifier names an inserted row by its stream and version whether
+    or not its hash checks out: on SQLite the pass reads such a row back by
+    its position (a row whose hash checks out is in no other list)."""
+    pos = _forge_after_head(engine, store, stored_text=True)
+    with engine.connect() as conn:
+        stored = conn.execute(text(f"SELECT {RAW_COLUMNS} FROM events WHERE position = :p"), {"p": pos}).one()
+    assert raw_hash(tuple(stored)) == stored[13]  # the forged row is hashed as the log hashes
+    expected = [f"position {pos} (rv-a v7): inserted: position {pos} was never handed out by the service (its last is 18)"]
+    assert _lines(verify_log(engine, signer.verifier())) == expected
 
 
 def test_an_edited_event_past_the_head_is_inserted_not_edited(engine, signer, store):
