@@ -578,3 +578,20 @@ def test_a_log_read_in_many_chunks_is_counted_whole(engine, signer, store, monke
     monkeypatch.setattr(verify_module.scan, "chunks", functools.partial(verify_module.scan.chunks, batch=4))
     report = verify_log(engine, signer.verifier())
     assert report.ok and (report.events, report.last_position, report.checkpoints_verified) == (18, 18, 1)
+
+
+def test_when_the_hash_worker_s_answer_is_not_taken_the_redo_here_finds_every_edited_row(engine, signer, monkeypatch):
+    """The in-process redo after a hash worker whose answer is not taken keeps
+    as many suspects as the worker would (``KEEP_DEFECTS * 10``), not a tenth
+    of the defects: 30 edited rows are 30 defects."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the hash worker runs on SQLite")
+    store = EventStore(engine)
+    fill(store, {"rv-many": 40})
+    drop_append_only_triggers(engine)
+    raw(engine, "UPDATE events SET payload = replace(payload, 'note', 'n0te') WHERE position <= 30")
+    monkeypatch.setattr(verify_module, "_WORKER_MAIN", verify_module._WORKER_MAIN.replace(_REAL_ANSWER, "raise SystemExit(3)"))  # the worker fails
+    monkeypatch.setattr(verify_module, "PARALLEL_MIN", 1)
+    lines = _lines(verify_log(engine, signer.verifier()))
+    assert len(lines) == 30 and all(": edited: " in line for line in lines), lines
+    assert verify_module.KEEP_DEFECTS // 10 < 30  # more than a tenth of what is kept: the cap would show
