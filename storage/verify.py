@@ -181,6 +181,10 @@ def _check_checkpoint(cp: _Mark, cr: CompactRange, trusted: Verifier, last_good:
         failures.append((last_good + 1, cp.tree_size, f"{cp.label()}: {why}"))
         return False
     if cr.size != cp.tree_size or cr.root() != cp.root_hash:
+        if last_good >= cp.tree_size:  # a checkpoint of this very size verified: this mark is what is wrong, not the log
+            failures.append((cp.tree_size, cp.tree_size, f"the first {cp.tree_size} events hash to root {cr.root()[:16]}…, as the checkpoint verified at size {last_good} signed, "
+                                                         f"not to {cp.root_hash[:16]}… of {cp.label()}: that root is not this log's"))
+            return False
         failures.append(
             (last_good + 1, cp.tree_size, f"the first {cp.tree_size} events hash to root {cr.root()[:16]}…, not {cp.root_hash[:16]}… of {cp.label()}: something in positions {last_good + 1}..{cp.tree_size} was changed")
         )

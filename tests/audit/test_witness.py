@@ -396,3 +396,20 @@ def test_a_checkpoint_kept_in_both_places_is_named_as_the_checkpoint(engine, sig
     report = verified(engine, signer, witness)
     [root] = [d for d in report.defects if "hash to root" in d.detail and "size 15" in d.detail]
     assert root.detail.endswith(f"of the checkpoint at size 15 (signed {signed_at:%Y-%m-%d %H:%M:%S}): something in positions 1..15 was changed")
+
+
+def test_a_root_given_by_hand_for_the_size_a_checkpoint_verified_is_named_as_not_this_log_s(engine, signer):
+    """A signed checkpoint at the log's last size verifies, and a root typed by
+    hand for that same size does not match: the log is as signed, so what is
+    wrong is the typed root, and the finding says so (it named an empty
+    range of positions, 19..18, before)."""
+    store = EventStore(engine)
+    fill(store, {"rv-a": 10, "rv-b": 8})
+    cp = write_checkpoint(engine, signer)
+    assert cp.tree_size == 18
+    report = verify_log(engine, signer.verifier(), expected=(18, "ab" * 32))
+    assert report.checkpoints_verified == 1
+    assert [d.line() for d in report.defects] == [
+        f"position 18: checkpoint: the first 18 events hash to root {cp.root_hash[:16]}…, as the checkpoint verified at size 18 signed, "
+        f"not to {'ab' * 8}… of the root given by hand for size 18: that root is not this log's"
+    ]
