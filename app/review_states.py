@@ -40,7 +40,7 @@ class ReviewStates:
             records = self._events.read_stream(review_id, from_version=version)
             if records and records[0].version == version and records[0].hash == last_hash:
                 records = records[1:]
-                state = fold((from_record(r) for r in records), folded) if records else folded
+                state = fold((from_record(r) for r in records), folded)
         if state is None:
             records = self._events.read_stream(review_id)
             state = fold(from_record(r) for r in records)
@@ -53,7 +53,3 @@ class ReviewStates:
                 while len(self._kept) > self._size:
                     self._kept.popitem(last=False)
         return state
-
-    def forget(self) -> None:
-        with self._lock:
-            self._kept.clear()
