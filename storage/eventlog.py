@@ -185,6 +185,10 @@ class EventStore:
         self._head_sql = f"SELECT version, hash FROM events WHERE stream_id = {ph} ORDER BY version DESC LIMIT 1"
         self._outbox_sql = f"INSERT INTO outbox (stream_id, version, recipient_id, kind, subject, body, created_at) VALUES ({', '.join([ph] * 7)})"
         self._created_at = outbox.c.created_at.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+        self._stream_sql = f"SELECT {', '.join(_COLUMNS)} FROM events WHERE stream_id = {ph}"
+        occurred = events_t.c.occurred_at.type.dialect_impl(engine.dialect)
+        self._ts_bind = occurred.bind_processor(engine.dialect) or (lambda v: v)
+        self._ts_result = occurred.result_processor(engine.dialect, None) or (lambda v: v)
         dbapi = engine.dialect.dbapi
         self._integrity_error = dbapi.IntegrityError
         self._conflict_error = dbapi.Error
@@ -403,14 +407,39 @@ class EventStore:
     def read_stream(self, stream_id: str, *, until: datetime | None = None, from_version: int = 1) -> list[EventRecord]:
         """The stream in version order; with ``until``, only events that occurred
         (workflow time) at or before it; with ``from_version``, only that
-        version and the later ones (a reader bringing its fold up to date)."""
-        q = select(events_t).where(events_t.c.stream_id == stream_id)
+        version and the later ones (a reader bringing its fold up to date).
+
+        In the driver's own SQL on this thread's connection, like the append:
+        every command a person sends first reads its review's new events
+        (app.review_states), and SQLAlchemy's statement and pool work was ten
+        times the query itself (a one-event read: 0.41 ms against 0.04 ms)."""
+        ph = "?" if self._sqlite else "%s"
+        sql, params = self._stream_sql, [stream_id]
         if from_version > 1:
-            q = q.where(events_t.c.version >= from_version)
+            sql += f" AND version >= {ph}"
+            params.append(from_version)
         if until is not None:
-            q = q.where(events_t.c.occurred_at <= until)
-        with self.engine.connect().execution_options(sqlite_deferred=True) as conn:
-            return [_row_to_record(r) for r in conn.execute(q.order_by(events_t.c.version))]
+            sql += f" AND occurred_at <= {ph}"
+            params.append(self._ts_bind(until))
+        rows = self._read(sql + " ORDER BY version", params)
+        ts = self._ts_result
+        return [EventRecord(stream_id=r[0], version=r[1], position=r[2], event_type=r[3], schema_version=r[4], occurred_at=ts(r[5]), recorded_at=ts(r[6]),
+                            actor_id=r[7], actor_role=r[8], reason=r[9], causation_id=r[10], payload=json.loads(r[11]), prev_hash=r[12], hash=r[13]) for r in rows]
+
+    def _read(self, sql: str, params: Sequence) -> list[tuple]:
+        """One query on this thread's connection (autocommit: a statement is its
+        own read transaction); a PostgreSQL connection found lost is replaced
+        and the query asked once more, as the pool's pre-ping did."""
+        for attempt in (1, 2):
+            c = self._connection()
+            try:
+                return c.execute(sql, params).fetchall()
+            except self._operational_error:
+                broken = not self._sqlite and (c.closed or c.broken)
+                if not broken or attempt == 2:
+                    raise
+                self._drop_connection()
+        raise AssertionError("unreachable")
 
     def read_all(self, *, after_position: int = 0, batch: int = 5000) -> Iterator[EventRecord]:
         """Every event in global order, streamed in keyset pages (never the whole
