@@ -26,7 +26,9 @@ class Projection(Protocol):
 
     def apply(self, conn: Connection, record: EventRecord) -> None: ...
 
-    # optional: flush(conn) at the end of each page; discard() when its transaction failed
+    # optional: begin_page(conn, records) before a page's events (what it will
+    # apply, in order), flush(conn) at the end of each page, discard() when its
+    # transaction failed
 
 
 class Projector:
@@ -87,9 +89,12 @@ class Projector:
                 at = positions[p.name]
                 if at >= last:
                     continue
-                for rec in page:
-                    if rec.position > at and (not p.handles or rec.event_type in p.handles):
-                        p.apply(conn, rec)
+                mine = [rec for rec in page if rec.position > at and (not p.handles or rec.event_type in p.handles)]
+                begin = getattr(p, "begin_page", None)
+                if begin is not None:
+                    begin(conn, mine)
+                for rec in mine:
+                    p.apply(conn, rec)
                 flush = getattr(p, "flush", None)
                 if flush is not None:
                     flush(conn)

@@ -30,17 +30,42 @@ class ReviewProjection:
     def __init__(self) -> None:
         self._dirty: dict[str, tuple[ReviewState, EventRecord]] = {}
         self._written: OrderedDict[str, ReviewState] = OrderedDict()
+        self._page: dict[str, ReviewState] = {}  # begin_page's reading of this page's rows
+        self._page_ids: frozenset[str] = frozenset()
+
+    CHUNK = 500  # ids per IN (...) query (SQLite binds at most 999 parameters per statement before 3.32)
+
+    def begin_page(self, conn: Connection, records: list[EventRecord]) -> None:
+        """Read the page's reviews at once, not a query or two per review (a
+        fifth of the projector's time in a campaign, bench.campaign --profile)."""
+        ids = list(dict.fromkeys(r.stream_id for r in records if r.stream_id not in self._dirty))
+        self._page, self._page_ids = self._read(conn, ids), frozenset(ids)
+
+    def _read(self, conn: Connection, ids: list[str]) -> dict[str, ReviewState]:
+        """The state of each review that has a summary row: the kept one when
+        the row still holds the version this projector wrote (another process
+        may have moved it on), else the row's own."""
+        rows: dict[str, ReviewState] = {}
+        for i in range(0, len(ids), self.CHUNK):
+            chunk = ids[i:i + self.CHUNK]
+            stale = []
+            for rid, version in conn.execute(select(review_summaries.c.review_id, review_summaries.c.version).where(review_summaries.c.review_id.in_(chunk))):
+                kept = self._written.get(rid)
+                if kept is not None and kept.version == version:
+                    rows[rid] = kept
+                else:
+                    stale.append(rid)
+            if stale:
+                for rid, raw in conn.execute(select(review_summaries.c.review_id, review_summaries.c.state).where(review_summaries.c.review_id.in_(stale))):
+                    rows[rid] = ReviewState.model_validate_json(raw)
+        return rows
 
     def _state(self, conn: Connection, review_id: str) -> ReviewState | None:
         if review_id in self._dirty:
             return self._dirty[review_id][0]
-        kept = self._written.get(review_id)
-        if kept is not None:
-            version = conn.execute(select(review_summaries.c.version).where(review_summaries.c.review_id == review_id)).scalar_one_or_none()
-            if version == kept.version:  # the row is what this projector wrote (another process may have moved it on)
-                return kept
-        raw = conn.execute(select(review_summaries.c.state).where(review_summaries.c.review_id == review_id)).scalar_one_or_none()
-        return ReviewState.model_validate_json(raw) if raw is not None else None
+        if review_id in self._page_ids:
+            return self._page.get(review_id)
+        return self._read(conn, [review_id]).get(review_id)  # applied outside a page
 
     def apply(self, conn: Connection, record: EventRecord) -> None:
         state = self._state(conn, record.stream_id)
@@ -55,8 +80,10 @@ class ReviewProjection:
         kept: a row it believes written may not be)."""
         self._dirty.clear()
         self._written.clear()
+        self._page, self._page_ids = {}, frozenset()
 
     def flush(self, conn: Connection) -> None:
+        self._page, self._page_ids = {}, frozenset()  # read for this page only
         if not self._dirty:
             return
         ids = list(self._dirty)

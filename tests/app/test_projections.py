@@ -144,3 +144,57 @@ def test_a_projector_takes_up_rows_another_projector_moved_on_not_the_states_it_
     assert steps == {rid: "solicit_opinions" for rid in moved}
     projector_for(engine).rebuild()
     assert rows(engine) == projected
+
+
+def test_a_page_reads_its_reviews_in_a_few_queries_and_projects_what_a_rebuild_does(filled, monkeypatch):
+    """The review projection reads a page's summary rows at once (a version
+    query and a state query per chunk of ids), not one or two queries per
+    review; across pages and chunks smaller than the page, with rows written
+    by this projector (kept) and by another one (read back), the rows equal a
+    rebuild's."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import event
+
+    from app.projections.projector import Projector
+    from app.projections.reviews import ReviewProjection
+    from domain.events import from_record, to_records
+    from domain.review import decide, fold
+    from service import demo
+
+    engine, store = filled
+    monkeypatch.setattr(ReviewProjection, "CHUNK", 7, raising=False)
+    monkeypatch.setattr(Projector, "PAGE", 25)
+    a, b = projector_for(engine), projector_for(engine)
+    b.catch_up(max_events=store.head_position() // 2)  # another projector wrote the first rows: a reads their states back
+    summary_reads = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and "review_summaries" in statement:
+            summary_reads.append(statement)
+
+    def caught_up() -> int:
+        """a catches up; the summary reads it made, checked against the bound."""
+        summary_reads.clear()
+        before = min(a.positions().values())
+        a.catch_up()
+        events = store.head_position() - before
+        pages = -(-events // Projector.PAGE)
+        # each page: a version query and at most one state query per chunk of 7 of its reviews
+        assert summary_reads and len(summary_reads) <= pages * 2 * -(-min(Projector.PAGE, REVIEWS) // 7)
+        return len(summary_reads)
+
+    try:
+        caught_up()  # rows of b's read back
+        opened = [s for s in (fold(from_record(r) for r in store.read_stream(f"rv-bench-{i:06d}")) for i in range(REVIEWS)) if s.step is Step.INVESTIGATE and not s.findings]
+        assert len(opened) > 10
+        for s in opened:  # later events of rows a wrote itself (kept states)
+            rid = s.spec.review_id
+            store.append(rid, s.version, to_records(rid, s.version, decide(s, demo.findings(s.spec), datetime.now(timezone.utc))))
+        assert caught_up() < len(opened)  # not one per review
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    projected = rows(engine)
+    projector_for(engine).rebuild()
+    assert rows(engine) == projected
