@@ -32,13 +32,20 @@ logical pages in use), the projection lag from an event's append to the
 projector's commit of it (p50/p99), and the peak RSS of this process (worker,
 projector and the simulated actors) and of the server during each phase.
 
-    .venv/bin/python -m bench.campaign [--reviews 1000] [--concurrency 200] [--no-floor] [--campaign-first] [--dir DIR] [--json FILE] [--profile DIR]
+``--fresh-servers`` gives each part (the yardsticks, the launch's floor, the
+campaign) a Temporal dev server of its own, a new SQLite file: in one server
+a 10,000-review run's campaign meets the 20,000 or 30,000 workflows the
+earlier parts left in its database, which slows it by more than any change of
+ours moves it.
+
+    .venv/bin/python -m bench.campaign [--reviews 1000] [--concurrency 200] [--no-floor] [--campaign-first] [--fresh-servers] [--dir DIR] [--json FILE] [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -83,6 +90,7 @@ from service.reviews import UPDATE_ATTEMPTS, start_review, wait_opened
 from service.temporal import connect, register_search_attributes
 from storage.db import make_engine
 from storage.directory import DirectoryStore
+from storage.eventlog import EventStore
 from storage.migrate import upgrade
 from storage.schema import events as events_t
 from workflows.campaign_messages import CampaignProgress
@@ -303,26 +311,64 @@ async def bare_phase(client: Client, label: str, workflow_cls, activities, comma
     return {"start": started.report(), "complete": completed.report(), "history_events_per_workflow": events}
 
 
-async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool, keep: bool = False, campaign_first: bool = False, parent: Path | None = None) -> dict:
+class Servers:
+    """The Temporal dev servers of a run: one for every part, or with
+    ``fresh`` a new one (its own SQLite file) for each part, so no part meets
+    the workflows an earlier part left in the server's database."""
+
+    def __init__(self, settings: Settings, data: Path, fresh: bool) -> None:
+        self.settings, self.data, self.fresh = settings, data, fresh
+        self._shared: tuple | None = None
+        self._running: list = []
+        # the SDK core's own warnings (slow workflow tasks on a loaded machine) on stderr, not amid the table
+        self.runtime = Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+
+    async def start(self, part: str) -> tuple[Client, int, Path]:
+        """(client, server pid, the server's SQLite file) for ``part``."""
+        if not self.fresh and self._shared is not None:
+            return self._shared
+        s = self.settings
+        if self.fresh:
+            s = s.model_copy(update={"data_dir": self.data / f"temporal-{part}", "dev_server_port": free_port(), "dev_ui_port": free_port()})
+        server = await start_dev_server(s)
+        self._running.append(server)
+        client = await connect(s, runtime=self.runtime)
+        await register_search_attributes(client, s.temporal_namespace)
+        got = (client, server.process.pid, s.data_dir / "temporal.db")
+        if not self.fresh:
+            self._shared = got
+        return got
+
+    def done(self, part_pid: int) -> None:
+        """A fresh part's server is stopped once the part is measured."""
+        if self.fresh:
+            for server in [x for x in self._running if x.process.pid == part_pid]:
+                server.stop()
+                self._running.remove(server)
+
+    def stop_all(self) -> None:
+        for server in self._running:
+            server.stop()
+        self._running.clear()
+
+
+async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool, keep: bool = False, campaign_first: bool = False, parent: Path | None = None,
+              fresh_servers: bool = False) -> dict:
     data = Path(tempfile.mkdtemp(prefix="pingyi-bench-campaign-", dir=parent))
     settings = Settings(data_dir=data, dev_server_port=free_port(), dev_ui_port=free_port(), task_queue=f"bench-campaign-{uuid.uuid4().hex[:6]}")
-    engine_db, log_db = data / "temporal.db", Path(settings.db_url.removeprefix("sqlite:///"))
-    server = await start_dev_server(settings)
-    spid = server.process.pid
-    out: dict = {"reviews": n, "order": "campaign, yardsticks" if campaign_first else "yardsticks, campaign", "concurrency": concurrency, "batch_size": batch_size, "parallel_starts": PARALLEL_STARTS, "data_dir": str(data)}
+    log_db = Path(settings.db_url.removeprefix("sqlite:///"))
+    servers = Servers(settings, data, fresh_servers)
+    out: dict = {"reviews": n, "order": "campaign, yardsticks" if campaign_first else "yardsticks, campaign", "servers": "one per part" if fresh_servers else "one",
+                 "concurrency": concurrency, "batch_size": batch_size, "parallel_starts": PARALLEL_STARTS, "data_dir": str(data)}
     try:
-        # the SDK core's own warnings (slow workflow tasks on a loaded machine) on stderr, not amid the table
-        quiet = Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
-        client = await connect(settings, runtime=quiet)
-        await register_search_attributes(client, settings.temporal_namespace)
         engine = make_engine(settings.db_url)
         upgrade(engine)
         t = time.perf_counter()
         DirectoryStore(engine).replace(generate(n, seed), source="bench.campaign")
         out["directory_import_s"] = round(time.perf_counter() - t, 2)
 
-        ctx = AppContext(settings, engine=engine, client=client)
-        campaigns = Campaigns(settings, engine, ctx.events, client)
+        events = EventStore(engine)
+        campaigns = Campaigns(settings, engine, events)  # the campaign's client is given once its server runs
         cid = f"bench-{uuid.uuid4().hex[:6]}"
         spec = CampaignSpec(campaign_id=cid, period=f"{date.today().year}-Y", round=Round.YEAR_END, method=ReviewMethod.CONCENTRATED, deadlines=settings.step_deadlines())
         t = time.perf_counter()
@@ -342,9 +388,11 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
             commands.append(on_time_commands(rspec, today))
 
         async def yardsticks() -> None:
+            client, spid, _ = await servers.start("yardsticks")
             out["bare"] = await bare_phase(client, "bare", BareReview, [], commands, concurrency, spid)
             if floor:
                 out["bare_la"] = await bare_phase(client, "bare_la", BareReviewWithLocalActivity, [noop], commands, concurrency, spid)
+            servers.done(spid)
 
         async def review_starts() -> dict:
             """The launch's floor: the review workflow itself started N times by
@@ -353,22 +401,33 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
             projector running as in the launch; each then opens (its first task
             appends the opening events) and is terminated before the campaign."""
             raw = [r.model_copy(update={"review_id": f"rv-raw-{cid}-{r.subject.subject_id}", "campaign_id": f"raw-{cid}"}) for r in rspecs]
-            with Phase("review.start", n, spid) as started:
-                handles = await gathered(n, PARALLEL_STARTS, lambda i: start_review(client, raw[i], settings.task_queue))
-            note("review.start", **started.report())
-            end = time.monotonic() + OPEN_TIMEOUT
-            while await asyncio.to_thread(opened, engine, f"rv-raw-{cid}-") < n and time.monotonic() < end:  # one query, off the loop the worker runs on
-                await asyncio.sleep(1.0)
-            await gathered(n, PARALLEL_STARTS, lambda i: handles[i].terminate("bench.campaign: the launch's floor is measured"))
+            client, spid, _ = await servers.start("review_start")
+            async with (build_worker(client, engine, settings.task_queue, supervisor_ids=("office",), deadlines=settings.step_deadlines()) if servers.fresh
+                        else contextlib.nullcontext()):
+                with Phase("review.start", n, spid) as started:
+                    handles = await gathered(n, PARALLEL_STARTS, lambda i: start_review(client, raw[i], settings.task_queue))
+                note("review.start", **started.report())
+                end = time.monotonic() + OPEN_TIMEOUT
+                while await asyncio.to_thread(opened, engine, f"rv-raw-{cid}-") < n and time.monotonic() < end:  # one query, off the loop the worker runs on
+                    await asyncio.sleep(1.0)
+                if not servers.fresh:  # a server of its own is simply stopped
+                    await gathered(n, PARALLEL_STARTS, lambda i: handles[i].terminate("bench.campaign: the launch's floor is measured"))
+            servers.done(spid)
             return started.report()
 
         if not campaign_first:
             await yardsticks()
         stop = asyncio.Event()
-        projector = TimedProjector(engine, ctx.events, all_projections())
+        projector = TimedProjector(engine, events, all_projections())
         projecting = asyncio.create_task(projector.run(stop, settings.projection_poll_seconds))
-        async with build_worker(client, engine, settings.task_queue, supervisor_ids=("office",), deadlines=settings.step_deadlines()):
+        if servers.fresh:  # before the campaign's server and worker exist
             out["review_start"] = await review_starts()
+        client, spid, engine_db = await servers.start("campaign")
+        ctx = AppContext(settings, engine=engine, client=client)
+        campaigns.client = client
+        async with build_worker(client, engine, settings.task_queue, supervisor_ids=("office",), deadlines=settings.step_deadlines()):
+            if not servers.fresh:
+                out["review_start"] = await review_starts()
             bytes0 = {"engine": sqlite_bytes(engine_db), "event_log": sqlite_bytes(log_db)}
             handle = client.get_workflow_handle(workflow_id_of(cid))
             with Phase("campaign.launch", n, spid) as launched:
@@ -403,14 +462,15 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
             await asyncio.to_thread(projector.catch_up)
             stop.set()
             await projecting
-        if campaign_first:
-            await yardsticks()
+        bytes1 = {"engine": sqlite_bytes(engine_db), "event_log": sqlite_bytes(log_db)}  # before the yardsticks of --campaign-first add to the file
         lags = projection_lags(engine, projector.pages, f"rv-{cid}-")
         live = campaign_counts(engine, cid)
-        bytes1 = {"engine": sqlite_bytes(engine_db), "event_log": sqlite_bytes(log_db)}
+        if campaign_first:
+            servers.done(spid)
+            await yardsticks()
         engine.dispose()
     finally:
-        server.stop()
+        servers.stop_all()
         if not keep:
             shutil.rmtree(data, ignore_errors=True)
 
@@ -482,6 +542,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1, help="of the synthetic organization")
     ap.add_argument("--no-floor", action="store_true", help="skip the completion's floor (the bare + local activity yardstick); the launch's floor always runs")
     ap.add_argument("--campaign-first", action="store_true", help="run the campaign before the yardsticks (a long run that may be stopped measures it first)")
+    ap.add_argument("--fresh-servers", action="store_true", help="a new Temporal dev server (its own SQLite file) for each part: the yardsticks, the launch's floor, the campaign")
     ap.add_argument("--dir", type=Path, default=None, help="where the run's data dir is made (default: the system's temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the temp data dir (the engine's and the log's SQLite files)")
     ap.add_argument("--json", type=Path, default=None, help="also write the JSON here")
@@ -495,7 +556,7 @@ def main(argv: list[str] | None = None) -> None:
         args.profile.mkdir(parents=True, exist_ok=True)
         Phase.profile_dir = args.profile
     configure_logging("console", "WARNING")
-    result = asyncio.run(run(args.reviews, args.concurrency, args.batch_size, args.seed, not args.no_floor, args.keep, args.campaign_first, args.dir))
+    result = asyncio.run(run(args.reviews, args.concurrency, args.batch_size, args.seed, not args.no_floor, args.keep, args.campaign_first, args.dir, args.fresh_servers))
     print(table(result))
     text = json.dumps(result, indent=2, default=str)
     print(text)

@@ -10,15 +10,22 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from helpers import REPO
 
 
-def test_the_campaign_benchmark_runs_on_five_reviews(tmp_path):
+@pytest.mark.parametrize("order", [[], ["--campaign-first", "--fresh-servers"]], ids=["one-server", "campaign-first-fresh-servers"])
+def test_the_campaign_benchmark_runs_on_five_reviews(tmp_path, order):
     out = tmp_path / "campaign.json"
-    run = subprocess.run([sys.executable, "-m", "bench.campaign", "--reviews", "5", "--concurrency", "5", "--no-floor", "--json", str(out)],
+    run = subprocess.run([sys.executable, "-m", "bench.campaign", "--reviews", "5", "--concurrency", "5", "--no-floor", "--json", str(out), "--dir", str(tmp_path), "--keep", *order],
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     got = json.loads(out.read_text())
+    servers = sorted(p.parent.name for p in tmp_path.glob("pingyi-bench-campaign-*/**/temporal.db"))
+    # a server of its own for each part: nothing the other parts started is in the campaign's database
+    assert (got["servers"], servers) == (("one per part", ["temporal-campaign", "temporal-review_start", "temporal-yardsticks"]) if order
+                                         else ("one", [next(tmp_path.glob("pingyi-bench-campaign-*")).name]))
     c = got["campaign"]
     assert (c["closed"], c["projection_closed"], c["campaign_state"]) == (5, 5, "completed")
     # the history budget (tests/workflows/test_history_budget.py); a workflow task retried on a loaded machine adds events
