@@ -71,20 +71,28 @@ def test_a_writer_connection_closed_on_this_side_is_replaced_too(pg_engine):
     assert [r.version for r in store.read_stream("rv-1")] == [1, 2] and store.head_position() == 2
 
 
-def test_a_connection_that_stays_lost_fails_the_append_after_one_retry(pg_engine, monkeypatch):
-    """Two attempts, not a loop: a server that stays away is an error the
-    activity's own retry policy deals with."""
+def stuck_on_a_lost_connection(pg_engine, monkeypatch) -> tuple[EventStore, list]:
+    """A store with one event whose thread connection the server cut and that
+    is handed that same connection every time (a server that stays away);
+    the list records each hand-out."""
     store = EventStore(pg_engine)
     store.append("rv-1", 0, [rec("rv-1", 1, n=1)])
     lost = store._local.conn
     _cut(pg_engine, lost)
-    handed_out = []
+    handed_out: list = []
 
     def always_the_lost_one():
         handed_out.append(lost)
         return lost
 
     monkeypatch.setattr(store, "_connection", always_the_lost_one)
+    return store, handed_out
+
+
+def test_a_connection_that_stays_lost_fails_the_append_after_one_retry(pg_engine, monkeypatch):
+    """Two attempts, not a loop: a server that stays away is an error the
+    activity's own retry policy deals with."""
+    store, handed_out = stuck_on_a_lost_connection(pg_engine, monkeypatch)
     with pytest.raises(psycopg.OperationalError):
         store.append("rv-1", 1, [rec("rv-1", 2, n=2)])
     assert len(handed_out) == 2

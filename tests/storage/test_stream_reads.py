@@ -15,7 +15,7 @@ import pytest
 
 from log_builders import T0, batch, rec
 from storage.eventlog import EventStore
-from test_lost_connection import _cut
+from test_lost_connection import _cut, stuck_on_a_lost_connection
 
 
 def test_a_stream_reads_back_exactly_as_stored_and_its_filters_cut_where_they_say(engine):
@@ -64,17 +64,7 @@ def test_a_read_on_a_connection_the_server_dropped_is_asked_again_on_a_new_one(p
 
 
 def test_a_read_whose_connection_stays_lost_fails_after_one_retry(pg_engine, monkeypatch):
-    store = EventStore(pg_engine)
-    store.append("rv-1", 0, [rec("rv-1", 1, n=1)])
-    lost = store._local.conn
-    _cut(pg_engine, lost)
-    handed_out = []
-
-    def always_the_lost_one():
-        handed_out.append(lost)
-        return lost
-
-    monkeypatch.setattr(store, "_connection", always_the_lost_one)
+    store, handed_out = stuck_on_a_lost_connection(pg_engine, monkeypatch)
     with pytest.raises(psycopg.OperationalError):
         store.read_stream("rv-1")
     assert len(handed_out) == 2
