@@ -505,11 +505,11 @@ def _check_stream_links(conn, defects: _Defects, where: str = "", params: tuple 
     cur = None
     expect_version = 1
     last_hash = GENESIS_HASH
-    last_pos = 0
+    last_pos = None  # the position of the stream's previous event; a stream's first has none
     for chunk in scan.chunks(conn, sql, params):
         for sid, version, pos, prev, h in chunk:
             if sid != cur:
-                cur, expect_version, last_hash, last_pos = sid, 1, GENESIS_HASH, 0
+                cur, expect_version, last_hash, last_pos = sid, 1, GENESIS_HASH, None
                 streams += 1
             if version != expect_version:
                 gone = f"v{expect_version}" + (f"..v{version - 1}" if version - 1 > expect_version else "")
@@ -517,8 +517,8 @@ def _check_stream_links(conn, defects: _Defects, where: str = "", params: tuple 
             elif prev != last_hash:
                 what = f"v{version - 1}'s hash" if version > 1 else "the genesis hash"
                 defects.add(Defect(position=pos, kind="edited", stream_id=sid, version=version, detail=f"prev_hash does not match {what}: the earlier event was rewritten, or this one forged"))
-            if pos < last_pos:
-                defects.add(Defect(position=pos, kind="reordered", stream_id=sid, version=version, detail=f"v{version} sits at position {pos}, before v{version - 1} at {last_pos}"))
+            if last_pos is not None and pos < last_pos:
+                defects.add(Defect(position=pos, kind="reordered", stream_id=sid, version=version, detail=f"v{version} sits at position {pos}, before v{expect_version - 1} at {last_pos}"))  # the stream's previous event (v{version - 1} may be deleted)
             expect_version, last_hash, last_pos = version + 1, h, pos
     return streams
 

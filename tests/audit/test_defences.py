@@ -516,6 +516,37 @@ def test_one_event_moved_below_1_is_named_once_and_its_slot_once(engine, signer,
         assert lines == [inserted, f"position {to} (rv-a v3): reordered: v3 sits at position {to}, before v2 at 2", gap, f"position {moved}: checkpoint: {_root_mismatch(engine, 1)}"]
 
 
+def test_a_stream_s_first_event_moved_below_1_is_not_called_reordered(engine, signer, store):
+    """The stream-order scan compares an event's position with its stream's
+    previous event's; a stream's first event has none. Moved to -1 it was
+    named 'reordered: v1 sits at position -1, before v0 at 0' (a v0 that does
+    not exist) by verify_stream, and by verify_log whenever another defect
+    sent it to that scan."""
+    raw(engine, "UPDATE events SET position = -1 WHERE position = 1")
+    inserted = "position -1 (rv-a v1): inserted: position -1 was never handed out by the service (its last is 18)"
+    assert _lines(verify_stream(engine, "rv-a")) == [inserted]
+    p = position_of(engine, "rv-c", 1)
+    raw(engine, "DELETE FROM events WHERE position = :p", p=p)  # a second defect: the links go to the stream-order scan
+    assert _lines(verify_log(engine, signer.verifier())) == [
+        inserted,
+        "position 1: deleted: position 1 missing: 1 event deleted",
+        f"position 1: checkpoint: {_root_mismatch(engine, 1)}",
+        f"position {p}: deleted: position {p} missing: 1 event deleted",
+        f"position {position_of(engine, 'rv-c', 2)} (rv-c v2): deleted: v1 of the stream missing before this event",
+    ]
+
+
+def test_an_event_placed_before_its_stream_s_previous_one_names_that_one_when_a_version_between_is_deleted(engine, signer, store):
+    """rv-a v2 deleted and v1 swapped with v3: v3 sits before v1, its stream's
+    previous event (it named v2, which is gone)."""
+    assert [position_of(engine, "rv-a", v) for v in (1, 2, 3)] == [1, 2, 7]
+    raw(engine, "DELETE FROM events WHERE position = 2")
+    _swap(engine, 1, 7)
+    reordered = [line for line in _lines(verify_stream(engine, "rv-a")) if "sits at position" in line]
+    assert reordered == ["position 1 (rv-a v3): reordered: v3 sits at position 1, before v1 at 7"]
+    assert "position 1 (rv-a v3): reordered: v3 sits at position 1, before v1 at 7" in _lines(verify_log(engine, signer.verifier()))
+
+
 def test_checkpoints_at_consecutive_sizes_all_verify(engine, signer):
     """Checkpoints at 14, 15 and 16 events, then more events: each is checked
     against exactly its own number of events."""
