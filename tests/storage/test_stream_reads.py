@@ -80,3 +80,28 @@ def test_a_read_error_on_a_live_connection_is_not_retried(pg_engine):
     assert store._local.conn is conn and not conn.closed
     conn.execute("SET statement_timeout = 0")
     assert [r.version for r in store.read_stream("rv-1")] == [1]
+
+
+def test_a_reader_connection_closed_on_this_side_is_replaced_too(pg_engine):
+    """Not only a server cut: a connection closed on the client side (psycopg
+    calls it ``closed`` but not ``broken``) is replaced and the read asked again,
+    not an error at every later read of that thread."""
+    store = EventStore(pg_engine)
+    store.append("rv-1", 0, [rec("rv-1", 1, n=1)])
+    closed = store._local.conn
+    closed.close()
+    assert closed.closed and not closed.broken
+    assert [r.version for r in store.read_stream("rv-1")] == [1]
+    assert store._local.conn is not closed and not store._local.conn.closed
+
+
+def test_the_records_are_utc_whatever_time_zone_the_server_hands_out(pg_engine):
+    """PostgreSQL gives timestamps in the session's time zone (an office's server
+    may well run on Asia/Shanghai); the records come back in UTC all the same, as
+    the column's type promises."""
+    store = EventStore(pg_engine)
+    stored = store.append("rv-1", 0, batch("rv-1", 0, 2))
+    store._connection().execute("SET TIME ZONE 'Asia/Shanghai'")
+    read = store.read_stream("rv-1")
+    assert read == stored
+    assert all(r.occurred_at.utcoffset() == timedelta(0) and r.recorded_at.utcoffset() == timedelta(0) for r in read)
