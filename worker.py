@@ -50,6 +50,8 @@ def build_worker(
     visible: bool = True,
     deadlines: StepDeadlines | None = None,
     graceful_shutdown_seconds: float = 30,
+    cached_workflows: int = 1000,
+    new_task_poll_ratio: float = 0.2,
 ) -> Worker:
     """The one place that decides what runs on a worker (also used by tests;
     ``workflow_runner`` only for a benchmark's A/B of the runner).
@@ -76,7 +78,14 @@ def build_worker(
         max_concurrent_local_activities=max_concurrent_activities,
         workflow_runner=workflow_runner or UnsandboxedWorkflowRunner(),
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),
+        max_cached_workflows=cached_workflows,
+        nonsticky_to_sticky_poll_ratio=new_task_poll_ratio,
     )
+
+
+def worker_tuning(settings: Settings) -> dict:
+    """The settings' worker cache and poll share, as ``build_worker`` takes them."""
+    return {"cached_workflows": settings.worker_cached_workflows, "new_task_poll_ratio": settings.worker_new_task_poll_ratio}
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
@@ -88,7 +97,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     client = await connect(settings, runtime=telemetry.sdk_runtime(settings.worker_metrics_bind))
     worker = build_worker(
         client, engine, settings.task_queue, supervisor_ids=tuple(settings.supervisor_ids), deadlines=settings.step_deadlines(),
-        graceful_shutdown_seconds=settings.worker_shutdown_seconds,
+        graceful_shutdown_seconds=settings.worker_shutdown_seconds, **worker_tuning(settings),
     )
     probes = telemetry.Probes()
     probe_server = telemetry.serve_probes(settings.worker_health_bind, probes) if settings.worker_health_bind else None

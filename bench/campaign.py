@@ -95,7 +95,7 @@ from storage.migrate import upgrade
 from storage.schema import events as events_t
 from workflows.campaign_messages import CampaignProgress
 from workflows.messages import CommandInput, ReviewResult
-from worker import build_worker
+from worker import build_worker, worker_tuning
 
 OFFICE = Principal(kind="person", person_id="office", administrator=True, via="cli")
 TARGET_LAUNCH, TARGET_COMPLETION = 0.8, 0.75
@@ -359,7 +359,7 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
     log_db = Path(settings.db_url.removeprefix("sqlite:///"))
     servers = Servers(settings, data, fresh_servers)
     out: dict = {"reviews": n, "order": "campaign, yardsticks" if campaign_first else "yardsticks, campaign", "servers": "one per part" if fresh_servers else "one",
-                 "concurrency": concurrency, "batch_size": batch_size, "parallel_starts": PARALLEL_STARTS, "data_dir": str(data)}
+                 "concurrency": concurrency, "batch_size": batch_size, "parallel_starts": PARALLEL_STARTS, "worker": worker_tuning(settings), "data_dir": str(data)}
     try:
         engine = make_engine(settings.db_url)
         upgrade(engine)
@@ -402,7 +402,7 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
             appends the opening events) and is terminated before the campaign."""
             raw = [r.model_copy(update={"review_id": f"rv-raw-{cid}-{r.subject.subject_id}", "campaign_id": f"raw-{cid}"}) for r in rspecs]
             client, spid, _ = await servers.start("review_start")
-            async with (build_worker(client, engine, settings.task_queue, supervisor_ids=("office",), deadlines=settings.step_deadlines()) if servers.fresh
+            async with (build_worker(client, engine, settings.task_queue, supervisor_ids=("office",), deadlines=settings.step_deadlines(), **worker_tuning(settings)) if servers.fresh
                         else contextlib.nullcontext()):
                 with Phase("review.start", n, spid) as started:
                     handles = await gathered(n, PARALLEL_STARTS, lambda i: start_review(client, raw[i], settings.task_queue))
@@ -425,7 +425,7 @@ async def run(n: int, concurrency: int, batch_size: int, seed: int, floor: bool,
         client, spid, engine_db = await servers.start("campaign")
         ctx = AppContext(settings, engine=engine, client=client)
         campaigns.client = client
-        async with build_worker(client, engine, settings.task_queue, supervisor_ids=("office",), deadlines=settings.step_deadlines()):
+        async with build_worker(client, engine, settings.task_queue, supervisor_ids=("office",), deadlines=settings.step_deadlines(), **worker_tuning(settings)):
             if not servers.fresh:
                 out["review_start"] = await review_starts()
             bytes0 = {"engine": sqlite_bytes(engine_db), "event_log": sqlite_bytes(log_db)}

@@ -88,12 +88,12 @@ async def _run_service(s: Settings, stop: asyncio.Event, supervisor) -> None:
     from service.checkpointer import sign_checkpoints
     from service.temporal import connect
     from storage.signing import signer_from_settings
-    from worker import build_worker
+    from worker import build_worker, worker_tuning
 
     server = supervisor.server if supervisor else None
     client = await _connect_with_retry(s, connect)
     engine = await _prepare(s, client)
-    worker = build_worker(client, engine, s.task_queue, supervisor_ids=tuple(s.supervisor_ids), deadlines=s.step_deadlines())
+    worker = build_worker(client, engine, s.task_queue, supervisor_ids=tuple(s.supervisor_ids), deadlines=s.step_deadlines(), **worker_tuning(s))
     from api.server import start_api
     from app.context import AppContext
     from pages.site import site

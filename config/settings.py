@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     worker_health_bind: str | None = Field(default=None, description="host:port of the worker's /healthz, /readyz and /metrics (our Prometheus metrics)")
     worker_shutdown_seconds: float = Field(default=30, ge=0, description="on SIGTERM: how long running tasks get to finish before they are cancelled")
     worker_metrics_bind: str | None = Field(default=None, description="host:port of the Temporal SDK's Prometheus metrics")
+    # how many running reviews a worker keeps in memory between their tasks
+    # (a review not kept replays its history at its next task), and the share
+    # of its workflow-task polls that take new tasks (a review's opening, a
+    # review no worker keeps) rather than those of the reviews it keeps: the
+    # SDK's defaults, 1000 and 0.2; docs/capacity.md says when to raise them
+    worker_cached_workflows: int = Field(default=1000, ge=1, description="running workflows a worker keeps in memory between their tasks")
+    worker_new_task_poll_ratio: float = Field(default=0.2, gt=0, le=1, description="the share of a worker's workflow-task polls that take new tasks (openings, workflows it does not keep) rather than those of workflows it keeps")
 
     # mail delivery (activities/delivery.py): off unless a host is set; the outbox page is then the only channel
     smtp_host: str | None = Field(default=None, description="SMTP server the workers' mail relay delivers outbox messages through; unset: no mail")
