@@ -25,7 +25,12 @@ def _cut(engine, conn) -> None:
         assert admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
         deadline = time.monotonic() + 30  # a loaded server takes its time to end a backend (2 s was once not enough)
         while time.monotonic() < deadline:
-            if not admin.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"), {"p": pid}).scalar_one():
+            # pg_stat_activity is a snapshot taken once per transaction: each
+            # look ends the transaction, or a backend alive at the first look
+            # would never be seen gone
+            gone = not admin.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"), {"p": pid}).scalar_one()
+            admin.rollback()
+            if gone:
                 return
             time.sleep(0.02)
     pytest.fail(f"backend {pid} still running 30 s after pg_terminate_backend")
