@@ -176,7 +176,7 @@ class EventStore:
         self._sqlite = engine.dialect.name == "sqlite"
         # the hot path speaks the driver's own SQL on the pooled DBAPI
         # connection: SQLAlchemy's per-statement work cost more than the hashing
-        ph = "?" if self._sqlite else "%s"
+        ph = self._ph = "?" if self._sqlite else "%s"
         self._row_sql = f"({', '.join([ph] * len(_COLUMNS))})"
         self._inserts: dict[int, str] = {}
         # the events travel as one JSONB document in binary format (migration 0005 says why)
@@ -413,7 +413,7 @@ class EventStore:
         every command a person sends first reads its review's new events
         (app.review_states), and SQLAlchemy's statement and pool work was ten
         times the query itself (a one-event read: 0.41 ms against 0.04 ms)."""
-        ph = "?" if self._sqlite else "%s"
+        ph = self._ph
         sql, params = self._stream_sql, [stream_id]
         if from_version > 1:
             sql += f" AND version >= {ph}"
