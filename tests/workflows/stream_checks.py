@@ -1,5 +1,6 @@
 """Checks shared by the workflow tests: what a stored stream must look like,
-what the outbox holds, and polling the workflow until its state says so.
+what the outbox holds, polling the workflow until its state says so, and
+what cross-check reports of a review ended behind the log's back.
 
 Import as ``from stream_checks import ...`` from a test in ``tests/workflows``
 (pytest's prepend import mode puts the test's folder on ``sys.path``)."""
@@ -15,6 +16,7 @@ from temporalio.client import Client
 
 from domain.events import EventRecord, from_record
 from domain.review import ReviewState, fold
+from service.crosscheck import cross_check, cross_check_all
 from service.reviews import get_state
 from storage.canonical import GENESIS_HASH, record_hash
 from storage.eventlog import EventStore
@@ -59,3 +61,18 @@ async def wait_for_state(client: Client, review_id: str, predicate: Callable[[Re
         await asyncio.sleep(0.05)
         state = await get_state(client, review_id)
     return state
+
+
+async def the_one_problem(client: Client, store: EventStore, rid: str, task_queue: str, status: str) -> str:
+    """Cross-check the review alone and in the check of all: both must report
+    the execution's ``status`` against a log still at step investigate, with
+    one and the same problem, which is returned for its words to be read."""
+    report = await cross_check(client, store, rid)
+    everything = await cross_check_all(client, store, task_queue)
+    assert report.status == status and report.log_step == "investigate"
+    assert not report.ok
+    [problem] = report.problems
+    assert "still at step investigate" in problem
+    assert [r.problems for r in everything if r.review_id == rid] == [report.problems]
+    return problem
+
