@@ -8,7 +8,6 @@ result."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 
@@ -17,8 +16,7 @@ import pytest
 import pytest_asyncio
 import typer.main
 from principals import OFFICE
-from rich.console import Console
-from typer.testing import CliRunner
+from reviewctl_env import point_reviewctl, reviewctl_run
 
 from app.context import AppContext
 from app.reviews import SendCommandInput, StartReviewInput, send_command, start_review
@@ -142,27 +140,9 @@ async def world(app_env, tmp_path_factory):
 
 @pytest.fixture
 def cli_env(world, monkeypatch):
-    s = world["settings"]
-    monkeypatch.setenv("PINGYI_DATABASE_URL", s.database_url)
-    monkeypatch.setenv("PINGYI_DATA_DIR", str(world["tmp"]))
-    monkeypatch.setenv("PINGYI_TASK_QUEUE", s.task_queue)
-    monkeypatch.setenv("TEMPORAL_ADDRESS", world["address"])
-    import cli.audit
-    import cli.common
-    import cli.reviews
-    import cli.service
-
-    wide = Console(width=400)
-    for module in (cli.common, cli.reviews, cli.service, cli.audit):
-        monkeypatch.setattr(module, "out", wide)
-    get_settings.cache_clear()
+    point_reviewctl(monkeypatch, world["settings"], world["tmp"], world["address"])
     yield monkeypatch
     get_settings.cache_clear()
-
-
-async def reviewctl_run(args: list[str]):
-    runner = CliRunner()
-    return await asyncio.to_thread(runner.invoke, reviewctl, args, catch_exceptions=True)
 
 
 @pytest.mark.parametrize(("command", "case", "argv"), [(cmd, case, argv) for cmd, cases in CASES.items() for case, argv in cases], ids=lambda v: v if isinstance(v, str) else None)

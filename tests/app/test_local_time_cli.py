@@ -11,19 +11,16 @@ here, not computed by the code under test."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from principals import OFFICE
-from rich.console import Console
-from typer.testing import CliRunner
+from reviewctl_env import point_reviewctl, reviewctl_run
 
 from app import engine
 from app.reviews import StartReviewInput, start_review, state_from_log
-from cli.main import app as reviewctl
 from config.settings import get_settings
 from domain.procedure import Step
 
@@ -53,18 +50,7 @@ def cli(ctx, app_env, monkeypatch):
     """``reviewctl`` on the test's database, server and task queue (its worker
     is the ``ctx`` fixture's); returns ``run(args, zone)``, which sets or
     unsets PINGYI_TIMEZONE for that one invocation."""
-    s = ctx.settings
-    monkeypatch.setenv("PINGYI_DATABASE_URL", s.database_url)
-    monkeypatch.setenv("PINGYI_DATA_DIR", str(s.data_dir))
-    monkeypatch.setenv("PINGYI_TASK_QUEUE", s.task_queue)
-    monkeypatch.setenv("TEMPORAL_ADDRESS", app_env.client.service_client.config.target_host)
-    import cli.audit
-    import cli.common
-    import cli.reviews
-
-    wide = Console(width=400)  # one table row per line
-    for module in (cli.common, cli.reviews, cli.audit):
-        monkeypatch.setattr(module, "out", wide)
+    point_reviewctl(monkeypatch, ctx.settings, ctx.settings.data_dir, app_env.client.service_client.config.target_host)
 
     async def run(args: list[str], zone: str | None):
         if zone is None:
@@ -72,7 +58,7 @@ def cli(ctx, app_env, monkeypatch):
         else:
             monkeypatch.setenv("PINGYI_TIMEZONE", zone)
         get_settings.cache_clear()
-        got = await asyncio.to_thread(CliRunner().invoke, reviewctl, args, catch_exceptions=True)
+        got = await reviewctl_run(args)
         assert got.exception is None or isinstance(got.exception, SystemExit), f"{args} raised {got.exception!r}\n{got.output}"
         assert "Traceback" not in got.output, got.output
         return got
